@@ -1,0 +1,130 @@
+"""The columns of the multimodal dataset: the contract between `multimodal.py` (writer) and `collator.py` (reader).
+
+One row per planet. Every modality is optional: an absent one is stored as zeros with its mask False, so the Arrow
+columns keep fixed shapes and slice-reads stay cheap. Fixed grids (the spectrum's wavelengths, the light curve's phase
+grid, the cube's coordinates) are the same for every row and live in the dataset's metadata, not in the rows.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import datasets
+
+from ..models.multimodal.configuration_multimodal import DEFAULT_PLANET_PARAMS, HZ_CLASSES
+
+UNLABELLED = -100  # the label value of a planet with no habitability label (ignored by the loss)
+
+
+@dataclass(frozen=True)
+class MultimodalSpec:
+    """Shapes of one multimodal dataset; the model config must agree (see `check_model_config`)."""
+
+    planet_param_names: tuple[str, ...] = DEFAULT_PLANET_PARAMS
+    spectrum_channels: int = 3  # value, error, valid flag
+    spectrum_length: int = 64
+    light_curve_channels: int = 2  # flux, valid flag
+    light_curve_length: int = 64
+    climate_cube_shape: tuple[int, int, int, int, int] = (2, 2, 4, 8, 16)  # [vars, time, lev, lat, lon]
+    hz_class_names: tuple[str, ...] = HZ_CLASSES
+    extra: dict = field(default_factory=dict, compare=False)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> MultimodalSpec:
+        data = dict(data)
+        for key in ("planet_param_names", "climate_cube_shape", "hz_class_names"):
+            if key in data:
+                data[key] = tuple(data[key])
+        return cls(**data)
+
+    def features(self) -> datasets.Features:
+        """Typed Arrow features of a multimodal row."""
+        p = len(self.planet_param_names)
+        return datasets.Features({
+            "planet_name": datasets.Value("string"),
+            "host_name": datasets.Value("string"),
+            "provenance": datasets.List({
+                "source": datasets.Value("string"),
+                "release": datasets.Value("string"),
+                "file": datasets.Value("string"),
+                "generated": datasets.Value("bool"),
+            }),
+            "planet_params": datasets.List(datasets.Value("float32"), length=p),
+            "planet_params_mask": datasets.List(datasets.Value("bool"), length=p),
+            "spectrum": datasets.Array2D((self.spectrum_channels, self.spectrum_length), "float32"),
+            "spectrum_mask": datasets.Value("bool"),
+            "light_curve": datasets.Array2D((self.light_curve_channels, self.light_curve_length), "float32"),
+            "light_curve_mask": datasets.Value("bool"),
+            "climate_cube": datasets.Array5D(self.climate_cube_shape, "float32"),
+            "climate_cube_mask": datasets.Value("bool"),
+            "climate_cube_generated": datasets.Value("bool"),
+            "graph_x": datasets.List(datasets.List(datasets.Value("float32"))),
+            "graph_edge_index": datasets.List(datasets.List(datasets.Value("int64"))),
+            "graph_edge_attr": datasets.List(datasets.List(datasets.Value("float32"))),
+            "graph_mask": datasets.Value("bool"),
+            "graph_id": datasets.Value("string"),
+            "text": datasets.Value("string"),
+            "habitability": datasets.Value("int64"),
+            "hz_class": datasets.Value("int64"),
+        })
+
+    def check_model_config(self, config) -> None:
+        """Raise a ValueError naming the field where an `AstroMultimodalConfig` disagrees with this dataset."""
+        cube = config.datacube_config
+        expected = {
+            "planet_param_names": (tuple(config.planet_param_names), self.planet_param_names),
+            "spectrum_channels": (config.spectrum_channels, self.spectrum_channels),
+            "spectrum_length": (config.spectrum_length, self.spectrum_length),
+            "light_curve_channels": (config.light_curve_channels, self.light_curve_channels),
+            "light_curve_length": (config.light_curve_length, self.light_curve_length),
+            "datacube_config.grid_shape": (tuple(cube.grid_shape), tuple(self.climate_cube_shape)),
+            "num_hz_classes": (config.num_hz_classes, len(self.hz_class_names)),
+        }
+        for name, (model_value, data_value) in expected.items():
+            if model_value != data_value:
+                raise ValueError(
+                    f"model config {name} is {model_value!r} but the dataset has {data_value!r}; build the model "
+                    "config from the dataset spec (MultimodalSpec) or prepare the dataset with the model's shapes."
+                )
+
+
+SPEC_FILENAME = "multimodal_spec.json"
+
+
+def save_multimodal_dataset(splits: datasets.DatasetDict, spec: MultimodalSpec, path: str | os.PathLike) -> Path:
+    """Save the splits with `save_to_disk` and the spec beside them (written last: its presence marks a whole save)."""
+    path = Path(path)
+    splits.save_to_disk(str(path))
+    tmp = path / f".{SPEC_FILENAME}.tmp"
+    tmp.write_text(json.dumps(spec.to_dict(), indent=2))
+    os.replace(tmp, path / SPEC_FILENAME)
+    return path
+
+
+def load_multimodal_dataset(path: str | os.PathLike) -> tuple[datasets.DatasetDict, MultimodalSpec]:
+    """Load what `save_multimodal_dataset` wrote, with the rows in numpy format for the collators."""
+    path = Path(path)
+    spec_file = path / SPEC_FILENAME
+    if not spec_file.is_file():
+        raise FileNotFoundError(
+            f"{path} is not a prepared multimodal dataset: {SPEC_FILENAME} is missing (prepare it with "
+            "`astrobio-hf prepare --dataset multimodal`)."
+        )
+    spec = MultimodalSpec.from_dict(json.loads(spec_file.read_text()))
+    splits = datasets.load_from_disk(str(path))
+    if not isinstance(splits, datasets.DatasetDict):
+        raise ValueError(f"{path} holds a single Dataset; a multimodal dataset is a DatasetDict of splits.")
+    for name, split in splits.items():
+        if split.features != spec.features():
+            missing = sorted(set(spec.features()) - set(split.features))
+            raise ValueError(f"{path} split {name!r} does not match its spec (missing columns: {missing}).")
+    return datasets.DatasetDict({k: v.with_format("numpy") for k, v in splits.items()}), spec
+
+
+__all__ = ["MultimodalSpec", "UNLABELLED", "save_multimodal_dataset", "load_multimodal_dataset", "SPEC_FILENAME"]
