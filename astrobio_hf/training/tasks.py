@@ -1,0 +1,232 @@
+"""What `train.py` needs for each model type: the model, the train/eval datasets, the collator and the metrics.
+
+All four model types train from one prepared multimodal dataset (a `DatasetDict` saved with `save_to_disk` plus its
+`MultimodalSpec`): the multimodal model uses whole rows; the graph VAE the rows that carry a metabolic graph; the
+datacube model the rows that carry a climate cube; the LLM the `text` column, tokenized and packed into blocks.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import datasets
+import numpy as np
+import torch
+from torch_geometric.data import Batch
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+from ..data.collator import MultimodalCollator, graph_from_columns
+from ..data.multimodal_schema import MultimodalSpec, load_multimodal_dataset
+from ..models import (
+    AstroDatacubeConfig,
+    AstroDatacubeModel,
+    AstroGraphVAE,
+    AstroGraphVAEConfig,
+    AstroLLMConfig,
+    AstroLLMForCausalLM,
+    AstroMultimodalConfig,
+    AstroMultimodalModel,
+)
+from ..models.presets import build_config
+from .arguments import DataArguments, ModelArguments
+from .metrics import habitability_metrics
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_PRESETS = {
+    "multimodal": "astro-multimodal-tiny",
+    "llm": "astro-llm-tiny",
+    "graph_vae": "astro-graph-vae-tiny",
+    "datacube": "astro-datacube-tiny",
+}
+MODEL_CLASSES: dict[str, tuple[type, type[PreTrainedModel]]] = {
+    "multimodal": (AstroMultimodalConfig, AstroMultimodalModel),
+    "llm": (AstroLLMConfig, AstroLLMForCausalLM),
+    "graph_vae": (AstroGraphVAEConfig, AstroGraphVAE),
+    "datacube": (AstroDatacubeConfig, AstroDatacubeModel),
+}
+
+
+@dataclass
+class TrainingTask:
+    """Everything model-specific that AstroTrainer is given."""
+
+    model: PreTrainedModel
+    train_dataset: datasets.Dataset | None
+    eval_dataset: datasets.Dataset | None
+    data_collator: Callable[[Any], dict[str, Any]]
+    prediction_fields: tuple[str, ...] = ()
+    label_names: list[str] = field(default_factory=list)
+    compute_metrics: Callable | None = None
+    perplexity: bool = False
+    tokenizer: PreTrainedTokenizerBase | None = None
+    spec: MultimodalSpec | None = None
+
+
+@dataclass
+class GraphCollator:
+    """Rows with graph columns -> `{"graph": Batch}` for the graph VAE."""
+
+    def __call__(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
+        graphs = [graph_from_columns(r["graph_x"], r["graph_edge_index"], r["graph_edge_attr"]) for r in rows]
+        return {"graph": Batch.from_data_list(graphs)}
+
+
+@dataclass
+class CubeCollator:
+    """Rows with a climate cube -> `{"climate_cube": [B, vars, time, lev, lat, lon]}` for the datacube model."""
+
+    def __call__(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
+        cubes = np.stack([np.asarray(r["climate_cube"], dtype=np.float32) for r in rows])
+        return {"climate_cube": torch.from_numpy(cubes)}
+
+
+def _overrides(model_args: ModelArguments) -> dict[str, Any]:
+    if not model_args.config_overrides:
+        return {}
+    try:
+        overrides = json.loads(model_args.config_overrides)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"--config_overrides is not valid JSON: {error}") from error
+    if not isinstance(overrides, dict):
+        raise ValueError("--config_overrides must be a JSON object of config fields.")
+    return overrides
+
+
+def build_model(model_args: ModelArguments, extra_config: dict[str, Any] | None = None) -> PreTrainedModel:
+    """A model from a checkpoint (`model_name_or_path`) or from a preset plus overrides."""
+    config_cls, model_cls = MODEL_CLASSES[model_args.model_type]
+    overrides = {**(extra_config or {}), **_overrides(model_args)}
+    attn = {"attn_implementation": model_args.attn_implementation} if model_args.attn_implementation else {}
+    if model_args.model_name_or_path:
+        path = Path(model_args.model_name_or_path)
+        if not (path / "config.json").is_file():
+            raise FileNotFoundError(f"--model_name_or_path {path} has no config.json (expected a saved checkpoint).")
+        return model_cls.from_pretrained(path, **overrides, **attn)
+    preset = model_args.preset or DEFAULT_PRESETS[model_args.model_type]
+    config = build_config(preset, **overrides)
+    if not isinstance(config, config_cls):
+        raise ValueError(f"preset {preset!r} is a {config.model_type} preset, not one for --model_type "
+                         f"{model_args.model_type}.")
+    if attn:
+        config._attn_implementation = model_args.attn_implementation
+    return model_cls(config)
+
+
+def _limit(dataset: datasets.Dataset | None, limit: int | None) -> datasets.Dataset | None:
+    if dataset is None or limit is None:
+        return dataset
+    return dataset.select(range(min(limit, len(dataset))))
+
+
+def _spec_overrides(spec: MultimodalSpec) -> dict[str, Any]:
+    """Config fields that must follow the dataset's shapes."""
+    return {
+        "planet_param_names": list(spec.planet_param_names),
+        "spectrum_channels": spec.spectrum_channels,
+        "spectrum_length": spec.spectrum_length,
+        "light_curve_channels": spec.light_curve_channels,
+        "light_curve_length": spec.light_curve_length,
+        "num_hz_classes": len(spec.hz_class_names),
+        "hz_class_names": list(spec.hz_class_names),
+    }
+
+
+def _cube_grid(spec: MultimodalSpec) -> dict[str, int]:
+    v, t, z, y, x = spec.climate_cube_shape
+    return {"num_variables": v, "num_time": t, "num_levels": z, "num_lat": y, "num_lon": x}
+
+
+def build_task(model_args: ModelArguments, data_args: DataArguments) -> TrainingTask:
+    """Load the prepared dataset and assemble the model-specific pieces for `--model_type`."""
+    if not data_args.dataset_path:
+        raise ValueError("--dataset_path is required: a multimodal dataset prepared by "
+                         "`astrobio-hf prepare --dataset multimodal` (or saved with save_multimodal_dataset).")
+    splits, spec = load_multimodal_dataset(data_args.dataset_path)
+    train = _limit(splits.get("train"), data_args.max_train_samples)
+    evaluation = _limit(splits.get(data_args.eval_split), data_args.max_eval_samples)
+    kind = model_args.model_type
+
+    if kind == "multimodal":
+        model = build_model(model_args)
+        spec.check_model_config(model.config)
+        return TrainingTask(
+            model=model, train_dataset=train, eval_dataset=evaluation, data_collator=MultimodalCollator(),
+            prediction_fields=("habitability_logits", "hz_class_logits"), label_names=["habitability", "hz_class"],
+            compute_metrics=habitability_metrics, spec=spec,
+        )
+    if kind == "graph_vae":
+        keep = lambda rows: rows["graph_mask"]  # noqa: E731
+        return TrainingTask(
+            model=build_model(model_args),
+            train_dataset=train.filter(keep, batched=True) if train is not None else None,
+            eval_dataset=evaluation.filter(keep, batched=True) if evaluation is not None else None,
+            data_collator=GraphCollator(), spec=spec,
+        )
+    if kind == "datacube":
+        keep = lambda rows: rows["climate_cube_mask"]  # noqa: E731
+        model = build_model(model_args)
+        if tuple(model.config.grid_shape) != tuple(spec.climate_cube_shape):
+            raise ValueError(f"datacube config grid {model.config.grid_shape} differs from the dataset's cubes "
+                             f"{spec.climate_cube_shape}; pass --config_overrides with the dataset grid.")
+        return TrainingTask(
+            model=model,
+            train_dataset=train.filter(keep, batched=True) if train is not None else None,
+            eval_dataset=evaluation.filter(keep, batched=True) if evaluation is not None else None,
+            data_collator=CubeCollator(), spec=spec,
+        )
+    return _llm_task(model_args, data_args, train, evaluation, spec)
+
+
+def _llm_task(model_args: ModelArguments, data_args: DataArguments, train: datasets.Dataset | None,
+              evaluation: datasets.Dataset | None, spec: MultimodalSpec) -> TrainingTask:
+    from transformers import DataCollatorForLanguageModeling
+
+    from ..text import load_or_train_tokenizer
+
+    texts = list(train["text"]) if train is not None else None
+    tokenizer = load_or_train_tokenizer(model_args.tokenizer_name_or_path, texts)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    model = build_model(model_args, extra_config=None if model_args.model_name_or_path else {
+        "vocab_size": len(tokenizer), "pad_token_id": tokenizer.pad_token_id,
+        "bos_token_id": tokenizer.bos_token_id, "eos_token_id": tokenizer.eos_token_id,
+    })
+    if len(tokenizer) > model.config.vocab_size:
+        raise ValueError(f"tokenizer has {len(tokenizer)} tokens but the model's vocab_size is "
+                         f"{model.config.vocab_size}.")
+    if model_args.lora_r:
+        from peft import LoraConfig, get_peft_model
+
+        model = get_peft_model(model, LoraConfig(
+            r=model_args.lora_r, lora_alpha=model_args.lora_alpha, lora_dropout=model_args.lora_dropout,
+            target_modules=list(model_args.lora_target_modules), task_type="CAUSAL_LM",
+        ))
+    block = data_args.block_size
+
+    def pack(rows: dict[str, list]) -> dict[str, list]:
+        ids = [token for text in rows["text"] for token in tokenizer(text + tokenizer.eos_token)["input_ids"]]
+        usable = len(ids) // block * block
+        return {"input_ids": [ids[i:i + block] for i in range(0, usable, block)]}
+
+    def blocks(dataset: datasets.Dataset | None) -> datasets.Dataset | None:
+        if dataset is None:
+            return None
+        packed = dataset.map(pack, batched=True, remove_columns=dataset.column_names)
+        if len(packed) == 0:
+            raise ValueError(f"the text column holds fewer than block_size={block} tokens; lower --block_size.")
+        return packed
+
+    return TrainingTask(
+        model=model, train_dataset=blocks(train), eval_dataset=blocks(evaluation),
+        data_collator=DataCollatorForLanguageModeling(tokenizer, mlm=False), perplexity=True, tokenizer=tokenizer,
+        spec=spec,
+    )
+
+
+__all__ = ["TrainingTask", "build_task", "build_model", "GraphCollator", "CubeCollator", "DEFAULT_PRESETS"]

@@ -1,0 +1,125 @@
+"""AstroTrainer: transformers' Trainer for models with several named losses and PyG graph inputs.
+
+What it adds to `Trainer`:
+- every `*_loss` field of the model output is collected in `compute_loss` and merged into the logs as its mean over
+  the logging (or evaluation) window, prefixed `eval_` in evaluation (TRL's pattern);
+- PyG `Batch`/`Data` inputs are moved to the device (`Trainer._prepare_input` leaves them alone);
+- `prediction_step` returns only the declared prediction fields and labels, so evaluation can gather outputs whose
+  optional fields differ from batch to batch;
+- checkpoints are crash-safe (see `checkpoints.py`): the Trainer's own rotation is replaced by one that runs after the
+  completion marker is written;
+- log contributors (callbacks with `pop_logs()`, e.g. the memory profiler) have their figures merged into every log
+  entry, so all trackers see them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torch import nn
+from torch_geometric.data import Batch, Data
+from transformers import Trainer
+
+from .checkpoints import mark_complete, rotate_complete_checkpoints
+
+
+def loss_components(outputs: Any) -> dict[str, torch.Tensor]:
+    """The named scalar losses of a model output (every `*_loss` field except the total)."""
+    items = outputs.items() if hasattr(outputs, "items") else []
+    return {
+        name: value
+        for name, value in items
+        if name.endswith("_loss") and isinstance(value, torch.Tensor) and value.numel() == 1
+    }
+
+
+class AstroTrainer(Trainer):
+    """Trainer for the astrobio-hf models; see the module docstring."""
+
+    def __init__(
+        self,
+        *args: Any,
+        prediction_fields: Sequence[str] = (),
+        perplexity: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.prediction_fields = tuple(prediction_fields)
+        self.report_perplexity = perplexity
+        self._components: dict[str, dict[str, list[float]]] = {"train": defaultdict(list), "eval": defaultdict(list)}
+        # We rotate after the completion marker; the Trainer's own rotation would run before it.
+        self._keep_last_checkpoints = self.args.save_total_limit
+        self.args.save_total_limit = None
+
+    # -- inputs ------------------------------------------------------------------------------------------------------
+    def _prepare_input(self, data: Any) -> Any:
+        if isinstance(data, (Batch, Data)):
+            return data.to(self.args.device)
+        return super()._prepare_input(data)
+
+    # -- losses ------------------------------------------------------------------------------------------------------
+    def compute_loss(self, model: nn.Module, inputs: dict[str, Any], return_outputs: bool = False,
+                     num_items_in_batch: torch.Tensor | int | None = None):
+        if self.model_accepts_loss_kwargs and num_items_in_batch is not None:
+            inputs = {**inputs, "num_items_in_batch": num_items_in_batch}
+        outputs = model(**inputs)
+        loss = outputs["loss"] if isinstance(outputs, dict) else outputs[0]
+        if loss is None:
+            raise ValueError(
+                "the model returned no loss for this batch: it carries no labels and no self-supervised target "
+                f"(batch keys: {sorted(inputs)})."
+            )
+        mode = "train" if model.training else "eval"
+        for name, value in loss_components(outputs).items():
+            self._components[mode][name].append(value.detach().float().item())
+        return (loss, outputs) if return_outputs else loss
+
+    def prediction_step(self, model: nn.Module, inputs: dict[str, Any], prediction_loss_only: bool,
+                        ignore_keys: list[str] | None = None):
+        inputs = self._prepare_inputs(inputs)
+        with torch.no_grad(), self.compute_loss_context_manager():
+            loss, outputs = self.compute_loss(model, inputs, return_outputs=True)
+        loss = loss.detach().mean()
+        if prediction_loss_only or not self.prediction_fields:
+            return loss, None, None
+        logits = tuple(outputs[name].detach() for name in self.prediction_fields)
+        labels = tuple(inputs[name] for name in self.label_names) if self.label_names else None
+        return loss, logits, labels
+
+    def evaluate(self, *args: Any, **kwargs: Any) -> dict[str, float]:
+        metrics = super().evaluate(*args, **kwargs)
+        prefix = kwargs.get("metric_key_prefix", "eval")
+        if self.report_perplexity and f"{prefix}_loss" in metrics:
+            metrics[f"{prefix}_perplexity"] = math.exp(min(metrics[f"{prefix}_loss"], 50.0))
+        return metrics
+
+    # -- logging -----------------------------------------------------------------------------------------------------
+    def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
+        mode = "eval" if any(key.startswith("eval_") for key in logs) else "train"
+        prefix = "eval_" if mode == "eval" else ""
+        for name, values in self._components[mode].items():
+            if values:
+                logs[f"{prefix}{name}"] = sum(values) / len(values)
+        self._components[mode].clear()
+        for callback in self.callback_handler.callbacks:
+            pop_logs = getattr(callback, "pop_logs", None)
+            if pop_logs is not None and mode == "train":
+                logs.update(pop_logs())
+        super().log(logs, start_time)
+
+    # -- checkpoints -------------------------------------------------------------------------------------------------
+    def _save_checkpoint(self, model: nn.Module, trial: Any) -> None:
+        super()._save_checkpoint(model, trial)
+        if self.args.should_save:
+            checkpoint = f"{self._get_output_dir(trial=trial)}/checkpoint-{self.state.global_step}"
+            mark_complete(checkpoint, self.state.global_step)
+            rotate_complete_checkpoints(
+                self._get_output_dir(trial=trial), self._keep_last_checkpoints, self.state.best_model_checkpoint
+            )
+
+
+__all__ = ["AstroTrainer", "loss_components"]

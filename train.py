@@ -1,0 +1,88 @@
+"""Train an astrobio-hf model: `accelerate launch [--config_file accelerate_configs/X.yaml] train.py RECIPE.yaml [--flags]`.
+
+Trains any of the four models (`--model_type multimodal | llm | graph_vae | datacube`) from scratch, from a local
+checkpoint, or (LLM) from a Llama-family checkpoint, on a prepared multimodal dataset. `--do_eval` alone evaluates a
+checkpoint (`--model_name_or_path`). See docs/training.md.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+
+from transformers import set_seed
+
+from astrobio_hf.training.callbacks import build_callbacks
+from astrobio_hf.training.checkpoints import last_complete_checkpoint, remove_incomplete_checkpoints
+from astrobio_hf.training.cli_args import parse_train_args
+from astrobio_hf.training.tasks import build_task
+from astrobio_hf.training.trainer import AstroTrainer
+
+logger = logging.getLogger("astrobio_hf.train")
+
+
+def resolve_resume(value: str | None, output_dir: str) -> str | None:
+    """`--resume_from_checkpoint`: a path, or 'true'/'last' for the newest complete checkpoint in output_dir."""
+    if value is None or str(value).lower() in ("", "false", "none"):
+        return None
+    if str(value).lower() in ("true", "last"):
+        remove_incomplete_checkpoints(output_dir)
+        checkpoint = last_complete_checkpoint(output_dir)
+        if checkpoint is None:
+            logger.warning("no complete checkpoint in %s: training from the start", output_dir)
+            return None
+        return str(checkpoint)
+    if not Path(value).is_dir():
+        raise FileNotFoundError(f"--resume_from_checkpoint {value} is not a directory")
+    return value
+
+
+def main(argv: list[str] | None = None) -> dict:
+    model_args, data_args, training_args = parse_train_args(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+                        level=logging.INFO if training_args.should_log else logging.WARNING)
+    set_seed(training_args.seed)
+    task = build_task(model_args, data_args)
+    if training_args.do_train and task.train_dataset is None:
+        raise ValueError(f"{data_args.dataset_path} has no 'train' split to train on")
+    trainer = AstroTrainer(
+        model=task.model,
+        args=training_args,
+        train_dataset=task.train_dataset if training_args.do_train else None,
+        eval_dataset=task.eval_dataset,
+        data_collator=task.data_collator,
+        processing_class=task.tokenizer,
+        compute_metrics=task.compute_metrics,
+        callbacks=build_callbacks(training_args),
+        prediction_fields=task.prediction_fields,
+        perplexity=task.perplexity,
+    )
+    if task.label_names:
+        trainer.label_names = task.label_names
+    results: dict = {}
+    if training_args.do_train:
+        resume = resolve_resume(training_args.resume_from_checkpoint, training_args.output_dir)
+        train_result = trainer.train(resume_from_checkpoint=resume)
+        trainer.save_model()
+        trainer.log_metrics("train", train_result.metrics)
+        trainer.save_metrics("train", train_result.metrics)
+        trainer.save_state()
+        results["train"] = train_result.metrics
+        if model_args.lora_r and model_args.merge_lora and trainer.is_world_process_zero():
+            merged = trainer.model.merge_and_unload()
+            merged.save_pretrained(Path(training_args.output_dir) / "merged")
+    if training_args.do_eval and task.eval_dataset is not None:
+        metrics = trainer.evaluate()
+        trainer.log_metrics("eval", metrics)
+        trainer.save_metrics("eval", metrics)
+        results["eval"] = metrics
+    if task.spec is not None and trainer.is_world_process_zero():
+        Path(training_args.output_dir).mkdir(parents=True, exist_ok=True)
+        (Path(training_args.output_dir) / "multimodal_spec.json").write_text(json.dumps(task.spec.to_dict(), indent=2))
+    return results
+
+
+if __name__ == "__main__":
+    main()
