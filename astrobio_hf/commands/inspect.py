@@ -1,0 +1,56 @@
+"""`astrobio-hf inspect --source KEY --file PATH`: parse one native file and show what the builder sees."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("inspect", help="parse one archive file and print rows, columns and values")
+    parser.add_argument("--source", required=True, help="source key (see `astrobio_hf.data.sources.SOURCE_PATHS`)")
+    parser.add_argument("--file", required=True, type=Path, help="the native file to parse")
+    parser.add_argument("--json", action="store_true", help='print {"source", "file", "rows", "columns", ...}')
+    parser.add_argument("--config", action="append", default=[], metavar="KEY=VALUE",
+                        help="a builder config option, e.g. --config table=toi (repeatable)")
+    parser.set_defaults(func=run)
+
+
+def config_options(pairs: list[str]) -> dict[str, object]:
+    """``["table=toi", "top=10"]`` -> ``{"table": "toi", "top": 10}`` (integers converted)."""
+    out: dict[str, object] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"--config expects KEY=VALUE, got {pair!r}")
+        out[key.strip()] = int(value) if value.strip().lstrip("-").isdigit() else value
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..data.prepare import inspect_file
+    from ..data.sources import SOURCE_PATHS, SourceFormatError, SourceNotAvailable
+
+    if args.source not in SOURCE_PATHS:
+        print(f"error: unknown source {args.source!r}; known: {', '.join(SOURCE_PATHS)}", file=sys.stderr)
+        return 2
+    try:
+        info = inspect_file(args.source, args.file, **config_options(args.config))
+    except (SourceFormatError, SourceNotAvailable, FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(info, indent=2, default=str))
+        return 0
+    print(f"{info['source']}: {info['file']}: {info['rows']} rows, {len(info['columns'])} columns")
+    if info.get("release"):
+        print(f"  release: {info['release']}")
+    print(f"  columns: {', '.join(info['columns'])}")
+    for name, unit in info.get("units", {}).items():
+        print(f"  unit {name}: {unit}")
+    for i, row in enumerate(info.get("sample", []), 1):
+        shown = ", ".join(f"{k}={v}" for k, v in list(row.items())[:10])
+        print(f"  row {i}: {shown}")
+    return 0

@@ -1,0 +1,1 @@
+"""Archive builders, modality pipelines and the multimodal dataset."""

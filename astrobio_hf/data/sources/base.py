@@ -1,0 +1,376 @@
+"""Shared machinery of the archive builders (``datasets`` 5 builder classes, used directly).
+
+A source builder subclasses :class:`ArchiveBuilder` and provides:
+
+* ``SOURCE`` (the registry key), ``DEFAULT_BASE_URL``, ``FILE_PATTERNS`` (native files in a dump),
+  ``BUILDER_CONFIG_CLASS`` (a subclass of :class:`ArchiveBuilderConfig` with its query options);
+* :meth:`ArchiveBuilder.data_features` (typed columns; provenance columns are added by the base);
+* :meth:`ArchiveBuilder.parse_file` (one native file -> row dicts, raising :class:`SourceFormatError`);
+* :meth:`ArchiveBuilder.download_requests` (the archive's real request(s)), or :meth:`fetch` for
+  services that page (cursor/Link headers); tokens through :meth:`secrets`, from env vars only.
+
+Two modes:
+
+* local: ``data_dir`` and/or ``data_files`` (paths or globs, relative to ``data_dir`` if given);
+  ``data_dir`` alone globs ``FILE_PATTERNS``; files are sorted; no network;
+* download (neither given): the requests are sent through :mod:`astrobio_hf.data.download`, each
+  raw answer is saved under ``<cache_dir>/downloads/astrobio/<source>/`` and parsed exactly like a
+  local file.
+
+Usage::
+
+    b = NasaExoplanetArchive(cache_dir="cache", data_dir="dumps/nasa")   # or no data_dir: download
+    b.download_and_prepare()
+    ds = b.as_dataset(split="train")
+
+Caching: the cache key holds the config, the resolved file list with each file's size and mtime
+(local) or the resolved base URL (download), so changed inputs give a new cache; a prepare in a new
+process finds ``dataset_info.json`` and reuses the Arrow files without parsing. ``datasets`` writes
+into ``<dir>.incomplete`` and renames on success, so a failed run leaves no cache and an earlier good
+cache is not touched; a stale ``.incomplete`` from a killed run is removed first.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import json
+import logging
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import datasets
+from datasets.builder import Key
+from datasets.data_files import DataFilesDict, DataFilesList
+from datasets.exceptions import DatasetGenerationError
+from filelock import FileLock, Timeout
+
+from ..download import HttpClient, Secrets, join_url, redact_url, request_fingerprint, resolve_base_url
+from .errors import SourceFormatError
+from .tabular import Column, units_text
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["ArchiveBuilder", "ArchiveBuilderConfig", "DownloadRequest", "PROVENANCE_FEATURES", "SourceFormatError"]
+
+#: Columns the base adds to every row: which archive, which release or query, which file.
+PROVENANCE_FEATURES = {
+    "source": datasets.Value("string"),
+    "release": datasets.Value("string"),
+    "file": datasets.Value("string"),
+}
+REPORT_FILENAME = "astrobio_report.json"
+ON_BAD_FILE = ("raise", "skip")
+
+
+@dataclass
+class ArchiveBuilderConfig(datasets.BuilderConfig):
+    """Options every archive builder takes; sources subclass it to add their query options.
+
+    ``base_url``: overrides the archive's URL (else ``ASTROBIO_<SOURCE>_URL``, else the default).
+    ``on_bad_file``: ``"raise"`` (default: a bad file fails the run) or ``"skip"`` (skip and report it).
+    Never put a token here: config kwargs are hashed into the cache path.
+    """
+
+    base_url: str | None = None
+    on_bad_file: str = "raise"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.on_bad_file not in ON_BAD_FILE:
+            raise ValueError(f"on_bad_file must be one of {ON_BAD_FILE}, got {self.on_bad_file!r}")
+
+
+@dataclass
+class DownloadRequest:
+    """One request of a source's download mode; ``path`` is relative to the resolved base URL."""
+
+    path: str
+    filename: str
+    method: str = "GET"
+    params: dict[str, Any] = field(default_factory=dict)
+    data: dict[str, Any] = field(default_factory=dict)
+    #: What the provenance ``release`` column says for rows of this answer (the query, a release name).
+    release: str = ""
+
+
+class ArchiveBuilder(datasets.GeneratorBasedBuilder):
+    """Base of the 13 source builders: local vs download mode, provenance, errors, skip reports."""
+
+    BUILDER_CONFIG_CLASS = ArchiveBuilderConfig
+    VERSION = datasets.Version("1.0.0")
+
+    SOURCE: ClassVar[str] = ""
+    DEFAULT_BASE_URL: ClassVar[str] = ""
+    FILE_PATTERNS: ClassVar[tuple[str, ...]] = ()
+    HOMEPAGE: ClassVar[str] = ""
+    CITATION: ClassVar[str] = ""
+    LICENSE: ClassVar[str] = ""
+    #: Polite minimum seconds between two requests to the archive's host.
+    MIN_INTERVAL_S: ClassVar[float] = 0.5
+
+    def __init__(self, *args: Any, data_dir: str | os.PathLike | None = None,
+                 data_files: str | os.PathLike | list | None = None, **kwargs: Any) -> None:
+        if not self.SOURCE:
+            raise TypeError(f"{type(self).__name__} must set SOURCE")
+        if data_dir is not None:
+            data_dir = os.path.abspath(os.fspath(data_dir))
+        files = self._resolve_local_files(data_dir, data_files)
+        if files is not None:
+            # origin metadata (size, mtime) enters the config hash: edited dumps get a new cache
+            meta = [(str(os.stat(f).st_size), str(os.stat(f).st_mtime_ns)) for f in files]
+            kwargs["data_files"] = DataFilesDict({"train": DataFilesList(files, meta)})
+        elif kwargs.get("hash") is None:
+            base = resolve_base_url(self.SOURCE, kwargs.get("base_url"), self.DEFAULT_BASE_URL)
+            kwargs["hash"] = request_fingerprint("BASE", redact_url(base))
+        # kwargs equal to the config defaults are dropped so that the cache key does not depend on
+        # whether a default was passed explicitly (e.g. on_bad_file="raise")
+        defaults = {f.name: f.default for f in dataclasses.fields(self.BUILDER_CONFIG_CLASS)
+                    if f.default is not dataclasses.MISSING}
+        for name in [k for k, v in kwargs.items() if k in defaults and k not in ("name", "version")]:
+            if kwargs[name] == defaults[name]:
+                del kwargs[name]
+        self._data_root = data_dir
+        self._skipped: list[dict[str, str]] = []
+        self._file_units: dict[str, dict[str, str]] = {}
+        self._file_release: dict[str, str] = {}
+        super().__init__(*args, data_dir=data_dir, **kwargs)
+
+    # ------------------------------------------------------------------ hooks for sources
+
+    def columns(self) -> tuple[Column, ...]:
+        """The documented typed columns (sources with a tabular format override this)."""
+        return ()
+
+    def data_features(self) -> dict[str, Any]:
+        """Typed features of the data columns (default: from :meth:`columns`)."""
+        return {c.name: datasets.Value(c.dtype) for c in self.columns()}
+
+    def parse_file(self, path: Path) -> Iterator[dict[str, Any]]:
+        """Rows of one native file (without provenance); raise :class:`SourceFormatError` on bad input."""
+        raise NotImplementedError
+
+    def download_requests(self) -> list[DownloadRequest]:
+        """The archive's real request(s) for the current config (download mode)."""
+        raise NotImplementedError(f"{self.SOURCE} has no download mode; use data_dir / data_files")
+
+    def secrets(self) -> Secrets:
+        """Credentials from env vars, only for services that need them (see :func:`download.read_token`)."""
+        return Secrets()
+
+    def describe(self) -> str:
+        """The dataset description (units of the documented columns are appended)."""
+        return f"{self.SOURCE} archive table."
+
+    # ------------------------------------------------------------------ helpers for sources
+
+    @property
+    def base_url(self) -> str:
+        """Resolved base URL: config ``base_url`` > ``ASTROBIO_<SOURCE>_URL`` > ``DEFAULT_BASE_URL``."""
+        return resolve_base_url(self.SOURCE, self.config.base_url, self.DEFAULT_BASE_URL)
+
+    def note_units(self, path: str | Path, units: dict[str, str]) -> None:
+        """Record the units a file declares (kept in the dataset description and the report)."""
+        self._file_units[str(path)] = dict(units)
+
+    def note_release(self, path: str | Path, release: str) -> None:
+        """Record the release/date a file declares (goes into the ``release`` provenance column)."""
+        self._file_release[str(path)] = release
+
+    def declared_units(self, path: str | Path) -> dict[str, str]:
+        """Units a parsed file declared (after :meth:`parse_file` ran on it)."""
+        return dict(self._file_units.get(str(path), {}))
+
+    def declared_release(self, path: str | Path) -> str:
+        """Release/date a parsed file declared (after :meth:`parse_file` ran on it)."""
+        return self._file_release.get(str(path), "")
+
+    def error(self, path: str | Path, location: str, message: str) -> SourceFormatError:
+        """A :class:`SourceFormatError` for this source (``raise self.error(...)``)."""
+        return SourceFormatError(self.SOURCE, str(path), location, message)
+
+    # ------------------------------------------------------------------ local / download mode
+
+    @property
+    def local_files(self) -> list[str] | None:
+        """Resolved local files (local mode) or ``None`` (download mode)."""
+        if self.config.data_files is None:
+            return None
+        return list(self.config.data_files["train"])
+
+    def _resolve_local_files(self, data_dir: str | None, data_files: Any) -> list[str] | None:
+        if data_dir is None and data_files is None:
+            return None
+        if data_dir is not None and not os.path.isdir(data_dir):
+            raise FileNotFoundError(f"{self.SOURCE}: data_dir {data_dir} is not a directory")
+        root = Path(data_dir) if data_dir else Path.cwd()
+        if data_files is None:
+            patterns = list(self.FILE_PATTERNS)
+        elif isinstance(data_files, (str, os.PathLike)):
+            patterns = [os.fspath(data_files)]
+        elif isinstance(data_files, dict):
+            patterns = [os.fspath(p) for v in data_files.values() for p in ([v] if isinstance(v, str) else v)]
+        else:
+            patterns = [os.fspath(p) for p in data_files]
+        found: set[str] = set()
+        for pattern in patterns:
+            candidate = Path(pattern) if os.path.isabs(pattern) else root / pattern
+            if candidate.is_file():  # a plain path (may contain glob characters such as '[')
+                found.add(str(candidate.resolve()))
+                continue
+            if os.path.isabs(pattern):
+                matches = Path(candidate.anchor).glob(str(candidate.relative_to(candidate.anchor)))
+            else:
+                matches = root.glob(pattern)
+            hits = [str(m.resolve()) for m in matches if m.is_file() and not m.name.startswith(".")]
+            if data_files is not None and not hits:
+                raise FileNotFoundError(f"{self.SOURCE}: no file matches {pattern!r} (under {root})")
+            found.update(hits)
+        if not found:
+            raise FileNotFoundError(f"{self.SOURCE}: no native files ({', '.join(self.FILE_PATTERNS)}) "
+                                    f"under {root}")
+        return sorted(found)
+
+    def fetch(self, client: HttpClient, download_dir: Path, force: bool = False) -> list[tuple[str, str]]:
+        """Send :meth:`download_requests`; return ``(saved file, release text)`` pairs.
+
+        An answer already saved for the same request is reused unless ``force``. Sources whose
+        service pages with cursors override this and call ``client`` themselves.
+        """
+        out = []
+        retrieved = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        for req in self.download_requests():
+            url = join_url(self.base_url, req.path)
+            name = f"{request_fingerprint(req.method, url, req.params, req.data)}-{req.filename}"
+            dest = download_dir / name
+            if dest.is_file() and not force:
+                logger.info("%s: reusing saved answer %s", self.SOURCE, dest)
+            else:
+                client.download(url, dest, method=req.method, params=req.params or None, data=req.data or None)
+            release = req.release or f"{req.method} {redact_url(url, req.params)}"
+            out.append((str(dest), f"{release} (retrieved {retrieved})"))
+        return out
+
+    def http_client(self) -> HttpClient:
+        """The client used in download mode (rate limit from ``MIN_INTERVAL_S``, secrets from env)."""
+        return HttpClient(self.SOURCE, min_interval_s=self.MIN_INTERVAL_S, secrets=self.secrets())
+
+    # ------------------------------------------------------------------ datasets plumbing
+
+    def _info(self) -> datasets.DatasetInfo:
+        features = datasets.Features({**self.data_features(), **PROVENANCE_FEATURES})
+        description = self.describe()
+        if self.columns():
+            description += "\n\nColumns:\n" + units_text(self.columns())
+        return datasets.DatasetInfo(description=description, features=features, homepage=self.HOMEPAGE,
+                                    citation=self.CITATION, license=self.LICENSE)
+
+    def _split_generators(self, dl_manager: datasets.DownloadManager) -> list[datasets.SplitGenerator]:
+        self._skipped, self._file_units, self._file_release = [], {}, {}
+        files = self.local_files
+        if files is not None:
+            pairs = [(f, "") for f in files]
+        else:
+            root = dl_manager.download_config.cache_dir or self._cache_downloaded_dir
+            download_dir = Path(root) / "astrobio" / self.SOURCE
+            pairs = self.fetch(self.http_client(), download_dir, force=dl_manager.download_config.force_download)
+        return [datasets.SplitGenerator(name=datasets.Split.TRAIN, gen_kwargs={"files": pairs})]
+
+    def _display_name(self, path: str) -> str:
+        if self._data_root and Path(path).is_relative_to(self._data_root):
+            return Path(path).relative_to(self._data_root).as_posix()
+        return Path(path).name
+
+    def _generate_examples(self, files: list[tuple[str, str]]) -> Iterator[tuple[Key, dict[str, Any]]]:
+        skip = self.config.on_bad_file == "skip"
+        data_names = list(self.data_features())
+        for file_index, (path, release) in enumerate(files):
+            rows = self.parse_file(Path(path))
+            if skip:  # buffer the file so a late error does not leave half of it in the dataset
+                try:
+                    rows = list(rows)
+                except SourceFormatError as exc:
+                    self._skipped.append({"file": path, "error": str(exc)})
+                    logger.warning("skipping bad file: %s", exc)
+                    continue
+            display = self._display_name(path)
+            for row_index, row in enumerate(rows):
+                missing = [n for n in data_names if n not in row]
+                if missing:
+                    raise self.error(path, f"row {row_index + 1}", f"parser produced no value for {missing}")
+                row["source"] = self.SOURCE
+                row["release"] = self._file_release.get(path) or release
+                row["file"] = display
+                yield Key(file_index, row_index), row
+
+    def _download_and_prepare(self, dl_manager, verification_mode, **prepare_splits_kwargs) -> None:
+        super()._download_and_prepare(dl_manager, verification_mode, **prepare_splits_kwargs)
+        units = {}
+        for file_units in self._file_units.values():
+            units.update(file_units)
+        if units and self.columns():
+            self.info.description = self.describe() + "\n\nColumns (units as declared by the files):\n" + \
+                units_text(self.columns(), units)
+        report = {"skipped_files": self._skipped,
+                  "units": {self._display_name(k): v for k, v in self._file_units.items()}}
+        # self._output_dir is the .incomplete directory here: the report is renamed with the cache
+        with open(os.path.join(self._output_dir, REPORT_FILENAME), "w", encoding="utf-8") as fh:
+            json.dump(report, fh, indent=1)
+
+    def download_and_prepare(self, *args: Any, **kwargs: Any) -> None:
+        """``datasets``' prepare, with our format errors unwrapped so the user sees them directly."""
+        self._remove_stale_incomplete(kwargs.get("output_dir") or self._cache_dir)
+        try:
+            super().download_and_prepare(*args, **kwargs)
+        except DatasetGenerationError as exc:
+            cause = _find_cause(exc, SourceFormatError)
+            if cause is not None:
+                raise cause from None
+            raise
+
+    def _remove_stale_incomplete(self, output_dir: str) -> None:
+        stale = output_dir + ".incomplete"
+        if not os.path.isdir(stale):
+            return
+        lock = FileLock(output_dir + "_builder.lock", timeout=0)
+        try:
+            with lock:  # nobody else is preparing this config: the directory is a killed run's leftover
+                shutil.rmtree(stale, ignore_errors=True)
+                logger.warning("%s: removed a stale partial cache %s", self.SOURCE, stale)
+        except Timeout:
+            pass
+
+    # ------------------------------------------------------------------ results
+
+    @property
+    def is_prepared(self) -> bool:
+        """Whether a finished Arrow cache exists for this exact config and inputs."""
+        return os.path.isfile(os.path.join(self._cache_dir, datasets.config.DATASET_INFO_FILENAME))
+
+    def report(self) -> dict[str, Any]:
+        """The prepare report saved with the cache: ``skipped_files`` and per-file ``units``."""
+        path = os.path.join(self._cache_dir, REPORT_FILENAME)
+        if os.path.isfile(path):
+            with open(path, encoding="utf-8") as fh:
+                return json.load(fh)
+        return {"skipped_files": list(self._skipped), "units": {}}
+
+    @property
+    def skipped_files(self) -> list[dict[str, str]]:
+        """Files skipped (``on_bad_file="skip"``) with their error messages."""
+        return self.report()["skipped_files"]
+
+
+def _find_cause(exc: BaseException, kind: type[BaseException]) -> BaseException | None:
+    seen = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, kind):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None

@@ -1,0 +1,256 @@
+"""NASA Exoplanet Archive builder: planet parameters from the TAP service (or dumps of its tables).
+
+Download mode sends the archive's TAP sync request
+``<base>/sync?query=<ADQL>&format=csv`` with ``SELECT <documented columns> FROM <table>`` where
+``table`` is ``pscomppars`` (one row per planet, default), ``ps`` (restricted to ``default_flag = 1``),
+``toi`` (TESS objects of interest) or ``cumulative`` (Kepler KOIs). Base URL default
+``https://exoplanetarchive.ipac.caltech.edu/TAP`` (override: ``base_url=`` or
+``ASTROBIO_NASA_EXOPLANET_ARCHIVE_URL``). The service needs no token.
+
+Local mode reads the archive's own export formats, detected from the content:
+
+* the interactive-table CSV (``# COLUMN name: description [unit]`` preamble: units and the
+  export date are kept), and the plain TAP CSV (header line first); ``.tsv`` is tab-delimited;
+* IPAC tables (``\\`` keywords, ``|name|`` header rows) and VOTables, through astropy.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import datasets
+import pyarrow.compute as pc
+
+from .base import ArchiveBuilder, ArchiveBuilderConfig, DownloadRequest
+from .tabular import (
+    Column,
+    RawTable,
+    convert_columns,
+    decode_utf8,
+    read_astropy_strings,
+    read_bytes,
+    read_csv_strings,
+    rows,
+    sniff_format,
+)
+
+TAP_URL = "https://exoplanetarchive.ipac.caltech.edu/TAP"
+
+# Documented columns (https://exoplanetarchive.ipac.caltech.edu/docs/API_PS_columns.html); units as the
+# archive writes them in its CSV preamble.
+_PLANET_COLUMNS: tuple[Column, ...] = (
+    Column("pl_name", "string", "", "Planet name", required=True),
+    Column("hostname", "string", "", "Host star name", required=True),
+    Column("sy_snum", "int64", "", "Number of stars in the system"),
+    Column("sy_pnum", "int64", "", "Number of planets in the system"),
+    Column("discoverymethod", "string", "", "Discovery method"),
+    Column("disc_year", "int64", "", "Discovery year"),
+    Column("disc_facility", "string", "", "Discovery facility"),
+    Column("pl_controv_flag", "int64", "", "1 if the planet's status is disputed"),
+    Column("pl_orbper", "float64", "days", "Orbital period"),
+    Column("pl_orbpererr1", "float64", "days", "Orbital period upper uncertainty"),
+    Column("pl_orbpererr2", "float64", "days", "Orbital period lower uncertainty"),
+    Column("pl_orbsmax", "float64", "au", "Orbit semi-major axis"),
+    Column("pl_rade", "float64", "Earth Radius", "Planet radius"),
+    Column("pl_radj", "float64", "Jupiter Radius", "Planet radius"),
+    Column("pl_bmasse", "float64", "Earth Mass", "Planet mass or M*sin(i)"),
+    Column("pl_bmassj", "float64", "Jupiter Mass", "Planet mass or M*sin(i)"),
+    Column("pl_bmassprov", "string", "", "Provenance of pl_bmasse: Mass, Msini, M-R relationship ..."),
+    Column("pl_orbeccen", "float64", "", "Eccentricity"),
+    Column("pl_insol", "float64", "Earth Flux", "Insolation flux"),
+    Column("pl_eqt", "float64", "K", "Equilibrium temperature"),
+    Column("ttv_flag", "int64", "", "1 if the data show transit timing variations"),
+    Column("st_spectype", "string", "", "Spectral type"),
+    Column("st_teff", "float64", "K", "Stellar effective temperature"),
+    Column("st_rad", "float64", "Solar Radius", "Stellar radius"),
+    Column("st_mass", "float64", "Solar mass", "Stellar mass"),
+    Column("st_met", "float64", "dex", "Stellar metallicity"),
+    Column("st_metratio", "string", "", "Metallicity ratio ([Fe/H], [M/H])"),
+    Column("st_logg", "float64", "log10(cm/s**2)", "Stellar surface gravity"),
+    Column("ra", "float64", "deg", "Right ascension (J2000)"),
+    Column("dec", "float64", "deg", "Declination (J2000)"),
+    Column("sy_dist", "float64", "pc", "Distance"),
+    Column("sy_vmag", "float64", "mag", "V (Johnson) magnitude"),
+    Column("sy_kmag", "float64", "mag", "Ks (2MASS) magnitude"),
+    Column("sy_gaiamag", "float64", "mag", "Gaia G magnitude"),
+)
+
+_PS_EXTRA: tuple[Column, ...] = (
+    Column("default_flag", "int64", "", "1 for the archive's default parameter set of the planet"),
+    Column("soltype", "string", "", "Solution type"),
+    Column("pl_refname", "string", "", "Reference of the parameter set"),
+)
+
+_TOI_COLUMNS: tuple[Column, ...] = (
+    Column("toi", "string", "", "TESS Object of Interest number (nnn.xx)", required=True),
+    Column("tid", "int64", "", "TESS Input Catalog identifier (TIC ID)", required=True),
+    Column("tfopwg_disp", "string", "", "TFOPWG disposition (CP, FP, PC, KP, APC, FA)"),
+    Column("pl_orbper", "float64", "days", "Orbital period"),
+    Column("pl_tranmid", "float64", "BJD", "Transit midpoint"),
+    Column("pl_trandurh", "float64", "hours", "Transit duration"),
+    Column("pl_trandep", "float64", "ppm", "Transit depth"),
+    Column("pl_rade", "float64", "Earth Radius", "Planet radius"),
+    Column("pl_insol", "float64", "Earth Flux", "Insolation flux"),
+    Column("pl_eqt", "float64", "K", "Equilibrium temperature"),
+    Column("st_tmag", "float64", "mag", "TESS magnitude"),
+    Column("st_dist", "float64", "pc", "Distance"),
+    Column("st_teff", "float64", "K", "Stellar effective temperature"),
+    Column("st_logg", "float64", "log10(cm/s**2)", "Stellar surface gravity"),
+    Column("st_rad", "float64", "Solar Radius", "Stellar radius"),
+    Column("ra", "float64", "deg", "Right ascension (J2000)"),
+    Column("dec", "float64", "deg", "Declination (J2000)"),
+    Column("toi_created", "string", "", "Date the TOI was created"),
+    Column("rowupdate", "string", "", "Date of the last update of the row"),
+)
+
+_KOI_COLUMNS: tuple[Column, ...] = (
+    Column("kepid", "int64", "", "Kepler Input Catalog identifier (KIC)", required=True),
+    Column("kepoi_name", "string", "", "KOI name (Knnnnn.nn)", required=True),
+    Column("kepler_name", "string", "", "Kepler planet name, where confirmed"),
+    Column("koi_disposition", "string", "", "Exoplanet Archive disposition"),
+    Column("koi_pdisposition", "string", "", "Disposition using Kepler data"),
+    Column("koi_score", "float64", "", "Disposition score"),
+    Column("koi_period", "float64", "days", "Orbital period"),
+    Column("koi_prad", "float64", "Earth Radius", "Planet radius"),
+    Column("koi_insol", "float64", "Earth Flux", "Insolation flux"),
+    Column("koi_teq", "float64", "K", "Equilibrium temperature"),
+    Column("koi_steff", "float64", "K", "Stellar effective temperature"),
+    Column("koi_slogg", "float64", "log10(cm/s**2)", "Stellar surface gravity"),
+    Column("koi_srad", "float64", "Solar Radius", "Stellar radius"),
+    Column("koi_kepmag", "float64", "mag", "Kepler-band magnitude"),
+    Column("ra", "float64", "deg", "Right ascension (J2000)"),
+    Column("dec", "float64", "deg", "Declination (J2000)"),
+)
+
+#: table -> its documented columns
+TABLES: dict[str, tuple[Column, ...]] = {
+    "pscomppars": _PLANET_COLUMNS,
+    "ps": _PLANET_COLUMNS + _PS_EXTRA,
+    "toi": _TOI_COLUMNS,
+    "cumulative": _KOI_COLUMNS,
+}
+
+_COLUMN_LINE = re.compile(r"^#\s*COLUMN\s+([A-Za-z0-9_]+):\s*(.*?)\s*$")
+_UNIT = re.compile(r"\[([^\]]+)\]")
+_EXPORT_DATE = "%a %b %d %H:%M:%S %Y"
+
+
+@dataclass
+class NasaExoplanetArchiveConfig(ArchiveBuilderConfig):
+    """``table``: pscomppars | ps | toi | cumulative; ``where``: extra ADQL condition; ``top``: row limit."""
+
+    table: str = "pscomppars"
+    where: str | None = None
+    top: int | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.table not in TABLES:
+            raise ValueError(f"nasa_exoplanet_archive: table must be one of {sorted(TABLES)}, got {self.table!r}")
+        if self.top is not None and int(self.top) <= 0:
+            raise ValueError("nasa_exoplanet_archive: top must be a positive row count")
+
+
+def adql_query(table: str, where: str | None = None, top: int | None = None) -> str:
+    """The ADQL text sent to TAP for ``table`` (documented columns; ``ps`` keeps ``default_flag = 1``)."""
+    names = ", ".join(c.name for c in TABLES[table])
+    conditions = ["default_flag = 1"] if table == "ps" else []
+    if where:
+        conditions.append(f"({where})")
+    head = f"SELECT TOP {int(top)} " if top else "SELECT "
+    return head + names + f" FROM {table}" + (" WHERE " + " AND ".join(conditions) if conditions else "")
+
+
+def parse_preamble(lines: list[str]) -> tuple[dict[str, str], dict[str, str], str]:
+    """``# COLUMN name: description [unit]`` lines -> (units, descriptions, export date ISO or "")."""
+    units: dict[str, str] = {}
+    descriptions: dict[str, str] = {}
+    exported = ""
+    for line in lines:
+        match = _COLUMN_LINE.match(line)
+        if match:
+            name, description = match.groups()
+            descriptions[name] = description
+            unit = _UNIT.search(description)
+            if unit:
+                units[name] = unit.group(1).strip()
+            continue
+        text = line.lstrip("#").strip()
+        try:
+            exported = _dt.datetime.strptime(text, _EXPORT_DATE).isoformat()
+        except ValueError:
+            pass
+    return units, descriptions, exported
+
+
+class NasaExoplanetArchive(ArchiveBuilder):
+    """Planet (pscomppars/ps), TOI and KOI tables of the NASA Exoplanet Archive."""
+
+    BUILDER_CONFIG_CLASS = NasaExoplanetArchiveConfig
+    SOURCE = "nasa_exoplanet_archive"
+    DEFAULT_BASE_URL = TAP_URL
+    FILE_PATTERNS = ("**/*.csv", "**/*.tsv", "**/*.tbl", "**/*.ipac", "**/*.txt", "**/*.vot", "**/*.votable",
+                     "**/*.xml")
+    HOMEPAGE = "https://exoplanetarchive.ipac.caltech.edu"
+    CITATION = ("This research has made use of the NASA Exoplanet Archive, which is operated by the California "
+                "Institute of Technology, under contract with NASA under the Exoplanet Exploration Program.")
+    LICENSE = "NASA Exoplanet Archive public data (acknowledgement requested)"
+    MIN_INTERVAL_S = 1.0
+
+    config: NasaExoplanetArchiveConfig
+
+    def columns(self) -> tuple[Column, ...]:
+        return TABLES[self.config.table]
+
+    def describe(self) -> str:
+        return (f"NASA Exoplanet Archive table {self.config.table!r}: one row per record with typed documented "
+                "columns and provenance (source, release = export date or TAP query, file).")
+
+    def download_requests(self) -> list[DownloadRequest]:
+        query = adql_query(self.config.table, self.config.where, self.config.top)
+        return [DownloadRequest(path="sync", filename=f"{self.config.table}.csv",
+                                params={"query": query, "format": "csv"},
+                                release=f"TAP {self.config.table}: {query}")]
+
+    def read_table(self, path: Path) -> RawTable:
+        """Any of the archive's export formats -> :class:`RawTable` (units and export date noted)."""
+        data = read_bytes(path, self.SOURCE)
+        text = decode_utf8(data, path, self.SOURCE)
+        fmt = sniff_format(text)
+        if fmt in ("ipac", "votable"):
+            raw = read_astropy_strings(path, self.SOURCE, fmt)
+        else:
+            lines = text.splitlines()
+            n_preamble = 0
+            while n_preamble < len(lines) and lines[n_preamble].startswith("#"):
+                n_preamble += 1
+            units, descriptions, exported = parse_preamble(lines[:n_preamble])
+            delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+            raw = read_csv_strings(text, path, self.SOURCE, delimiter=delimiter, skip_lines=n_preamble,
+                                   expected=[c.name for c in self.columns() if c.required])
+            raw.units, raw.descriptions = units, descriptions
+            if exported:
+                raw.meta["exported"] = exported
+        if raw.meta.get("exported"):
+            self.note_release(path, f"{self.config.table} export {raw.meta['exported']}")
+        if raw.units:
+            self.note_units(path, {c.name: raw.units[c.name] for c in self.columns() if c.name in raw.units})
+        return raw
+
+    def parse_file(self, path: Path) -> Iterator[dict[str, Any]]:
+        raw = self.read_table(path)
+        typed = convert_columns(raw, self.columns(), source=self.SOURCE, file=path)
+        if self.config.table == "ps" and "default_flag" in raw.table.column_names:
+            # a full ps dump holds every parameter set of a planet; keep the archive's default one
+            typed = typed.filter(pc.fill_null(pc.equal(typed.column("default_flag"), 1), False))
+        yield from rows(typed)
+
+
+def planet_features() -> datasets.Features:
+    """Features of the default (pscomppars) table's data columns (for joins in other modules)."""
+    return datasets.Features({c.name: datasets.Value(c.dtype) for c in _PLANET_COLUMNS})
