@@ -61,7 +61,20 @@ def main(argv: list[str] | None = None) -> dict:
     )
     if task.label_names:
         trainer.label_names = task.label_names
-    results: dict = {}
+    run_info = {
+        "model_type": model_args.model_type,
+        "num_parameters": sum(p.numel() for p in trainer.model.parameters()),
+        "num_processes": trainer.accelerator.num_processes,
+        "distributed_type": str(trainer.accelerator.distributed_type.value),
+        "mixed_precision": trainer.accelerator.mixed_precision,
+        "train_rows": len(task.train_dataset) if task.train_dataset is not None else 0,
+        "eval_rows": len(task.eval_dataset) if task.eval_dataset is not None else 0,
+    }
+    logger.info("run: %s", run_info)
+    if trainer.is_world_process_zero():
+        Path(training_args.output_dir).mkdir(parents=True, exist_ok=True)
+        (Path(training_args.output_dir) / "run_info.json").write_text(json.dumps(run_info, indent=2))
+    results: dict = {"run": run_info}
     if training_args.do_train:
         resume = resolve_resume(training_args.resume_from_checkpoint, training_args.output_dir)
         train_result = trainer.train(resume_from_checkpoint=resume)

@@ -1,0 +1,49 @@
+"""Run train.py in a subprocess (as a user would) for integration tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from safetensors.torch import load_file
+
+REPO = Path(__file__).resolve().parents[2]
+ACCELERATE = str(Path(sys.executable).with_name("accelerate"))
+
+
+def train_env() -> dict[str, str]:
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false", "PYTHONUNBUFFERED": "1"}
+    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+def train_args(dataset: Path, output: Path, **overrides) -> list[str]:
+    """Command-line flags for a short CPU run of the tiny multimodal model."""
+    args = {
+        "dataset_path": dataset, "output_dir": output, "do_train": True, "use_cpu": True, "report_to": "none",
+        "per_device_train_batch_size": 4, "learning_rate": 3e-3, "logging_steps": 1, "seed": 0, "data_seed": 0,
+        "save_strategy": "steps", "save_steps": 1000, "disable_tqdm": True, "dataloader_num_workers": 0,
+        "config_overrides": json.dumps({"dropout": 0.0}),
+    }
+    args.update(overrides)
+    flags: list[str] = []
+    for key, value in args.items():
+        flags += [f"--{key}", str(value)]
+    return flags
+
+
+def run_train(flags: list[str], launcher: list[str] | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
+    command = (launcher or [sys.executable]) + [str(REPO / "train.py"), *flags]
+    return subprocess.run(command, cwd=REPO, env=train_env(), capture_output=True, text=True, timeout=timeout)
+
+
+def final_weights(output: Path) -> dict:
+    return load_file(str(output / "model.safetensors"))
+
+
+def logged_losses(output: Path) -> list[float]:
+    state = json.loads((output / "trainer_state.json").read_text())
+    return [h["loss"] for h in state["log_history"] if "loss" in h]
