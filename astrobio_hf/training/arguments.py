@@ -67,11 +67,18 @@ class AstroTrainingArguments(TrainingArguments):
     early_stopping_patience: int = field(default=0, metadata={"help": "evaluations without improvement (0 = off)"})
     early_stopping_threshold: float = field(default=0.0)
     remove_unused_columns: bool = field(default=False, metadata={"help": "multimodal rows keep every column"})
+    lr_schedule: str | None = field(
+        default=None,
+        metadata={"help": "'one_cycle' for torch's OneCycleLR (warmup_steps gives its pct_start, default 0.3); "
+                          "otherwise lr_scheduler_type applies"},
+    )
 
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.memory_profile_steps < 0:
             raise ValueError(f"--memory_profile_steps must be >= 0, got {self.memory_profile_steps}.")
+        if self.lr_schedule not in (None, "", "one_cycle"):
+            raise ValueError(f"--lr_schedule must be 'one_cycle' or unset, got {self.lr_schedule!r}.")
         if self.early_stopping_patience and not self.metric_for_best_model:
             raise ValueError("--early_stopping_patience needs --metric_for_best_model (and evaluation).")
 

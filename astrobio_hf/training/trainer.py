@@ -97,6 +97,31 @@ class AstroTrainer(Trainer):
             metrics[f"{prefix}_perplexity"] = math.exp(min(metrics[f"{prefix}_loss"], 50.0))
         return metrics
 
+    # -- optimisation -------------------------------------------------------------------------------------------------
+    def create_scheduler(self, num_training_steps: int, optimizer: torch.optim.Optimizer | None = None):
+        if self.args.lr_schedule != "one_cycle":
+            return super().create_scheduler(num_training_steps, optimizer)
+        if self.lr_scheduler is None:
+            optimizer = optimizer if optimizer is not None else self.optimizer
+            self.lr_scheduler = torch.optim.lr_scheduler.OneCycleLR(
+                optimizer,
+                max_lr=[group["lr"] for group in optimizer.param_groups],
+                total_steps=max(num_training_steps, 2),
+                pct_start=self._one_cycle_warmup_fraction(num_training_steps),
+                anneal_strategy="cos",
+                cycle_momentum=False,  # leave Adam's betas alone (8-bit optimizers included)
+            )
+            self._created_lr_scheduler = True
+        return self.lr_scheduler
+
+    def _one_cycle_warmup_fraction(self, num_training_steps: int) -> float:
+        """OneCycle's pct_start from `warmup_steps` (a ratio below 1, else a step count); 0.3 when unset."""
+        warmup = float(self.args.warmup_steps or 0)
+        if warmup <= 0:
+            return 0.3
+        fraction = warmup if warmup < 1 else warmup / max(num_training_steps, 1)
+        return min(max(fraction, 1e-3), 0.99)
+
     # -- logging -----------------------------------------------------------------------------------------------------
     def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
         mode = "eval" if any(key.startswith("eval_") for key in logs) else "train"
