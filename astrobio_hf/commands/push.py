@@ -1,0 +1,38 @@
+"""`astrobio-hf push --model DIR --repo ORG/NAME`: upload a saved checkpoint to a PRIVATE hub repository.
+
+The repository is always created private (there is no flag for a public one); the endpoint comes from HF_ENDPOINT
+and the token from HF_TOKEN. Prints the repository URL on stdout; errors go to stderr and never show the token.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "push", help="upload a saved model folder to a private hub repository (HF_ENDPOINT, HF_TOKEN)",
+        description="Create ORG/NAME as a private repository on the hub at HF_ENDPOINT (huggingface.co by default) "
+                    "and upload the folder written by save_pretrained: weights, config, tokenizer files and the "
+                    "README.md model card. The token is read from HF_TOKEN and never printed.")
+    parser.add_argument("--model", required=True, metavar="DIR", help="folder written by save_pretrained")
+    parser.add_argument("--repo", required=True, metavar="ORG/NAME", help="repository id on the hub")
+    parser.add_argument("--commit-message", default=None, help="commit message (default: %(prog)s's)")
+    parser.add_argument("--make-private", action="store_true",
+                        help="if ORG/NAME already exists and is public, switch it to private before uploading "
+                             "(without this flag a public repository is refused and nothing is uploaded)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..hub import DEFAULT_COMMIT_MESSAGE, HubError, push_model
+
+    try:
+        url = push_model(args.model, args.repo, private=True, make_private=args.make_private,
+                         commit_message=args.commit_message or DEFAULT_COMMIT_MESSAGE)
+    except (HubError, FileNotFoundError, ValueError) as exc:
+        print(f"astrobio-hf push: error: {exc}", file=sys.stderr)
+        return 1
+    print(url)
+    return 0
