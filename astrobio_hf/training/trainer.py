@@ -25,6 +25,10 @@ from torch_geometric.data import Batch, Data
 from transformers import Trainer
 
 from .checkpoints import mark_complete, rotate_complete_checkpoints
+from .optimizers import create_optimizer
+
+# Trainer `optim` names that mean bitsandbytes 8-bit AdamW, and the 8-bit names with no sharded equivalent.
+_SHARDABLE_8BIT = {"adamw_bnb_8bit": "adamw_bnb_8bit", "adamw_8bit": "adamw_bnb_8bit"}
 
 
 def loss_components(outputs: Any) -> dict[str, torch.Tensor]:
@@ -98,6 +102,34 @@ class AstroTrainer(Trainer):
         return metrics
 
     # -- optimisation -------------------------------------------------------------------------------------------------
+    def uses_fsdp2(self) -> bool:
+        """Whether accelerate's FSDP2 plugin is active (the GPU path of accelerate_configs/fsdp2_*.yaml)."""
+        return bool(getattr(self.accelerator, "is_fsdp2", False))
+
+    def create_optimizer(self, model: nn.Module | None = None) -> torch.optim.Optimizer:
+        """Under FSDP2, 8-bit AdamW is astrobio-hf's sharded 8-bit AdamW; an 8-bit optimizer with no sharded form
+        raises instead of silently training in 32 bits. Otherwise the Trainer's own optimizer."""
+        name = str(getattr(self.args.optim, "value", self.args.optim))
+        if not self.uses_fsdp2() or "8bit" not in name:
+            return super().create_optimizer(model)
+        if name not in _SHARDABLE_8BIT:
+            raise ValueError(
+                f"optim={name!r} has no FSDP2 implementation (FSDP2 parameters are DTensor shards); use "
+                "optim='adamw_bnb_8bit', which astrobio-hf shards, or a 32-bit optimizer."
+            )
+        if self.optimizer is None:
+            args = self.args
+            self.optimizer = create_optimizer(
+                self.model if model is None else model,
+                name=_SHARDABLE_8BIT[name],
+                lr=args.learning_rate,
+                weight_decay=args.weight_decay,
+                betas=(args.adam_beta1, args.adam_beta2),
+                eps=args.adam_epsilon,
+                fsdp2=True,
+            )
+        return self.optimizer
+
     def create_scheduler(self, num_training_steps: int, optimizer: torch.optim.Optimizer | None = None):
         if self.args.lr_schedule != "one_cycle":
             return super().create_scheduler(num_training_steps, optimizer)

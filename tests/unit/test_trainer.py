@@ -152,3 +152,36 @@ def test_early_stopping_and_best_model(tmp_path):
     assert (tmp_path / f"checkpoint-{best_step}" / COMPLETE_MARKER).is_file()  # the best one survives rotation
     state = json.loads((tmp_path / "checkpoint-2" / "trainer_state.json").read_text())
     assert state["best_global_step"] == best_step
+
+
+def test_fsdp2_with_8bit_adamw_uses_the_sharded_optimizer(tmp_path, monkeypatch):
+    from astrobio_hf.training.sharded_optim import ShardedAdamW8bit
+
+    trainer = make_trainer(tmp_path, optim="adamw_bnb_8bit")
+    monkeypatch.setattr(AstroTrainer, "uses_fsdp2", lambda self: True)
+    assert isinstance(trainer.create_optimizer(), ShardedAdamW8bit)
+
+
+@pytest.mark.parametrize("optim", ["paged_adamw_8bit", "lion_8bit"])
+def test_fsdp2_with_an_unshardable_8bit_optimizer_is_an_error(tmp_path, monkeypatch, optim):
+    trainer = make_trainer(tmp_path, optim=optim)
+    monkeypatch.setattr(AstroTrainer, "uses_fsdp2", lambda self: True)
+    with pytest.raises(ValueError, match="has no FSDP2 implementation"):
+        trainer.create_optimizer()
+
+
+def test_without_fsdp2_the_trainer_keeps_bitsandbytes_8bit(tmp_path):
+    import bitsandbytes as bnb
+
+    trainer = make_trainer(tmp_path, optim="adamw_bnb_8bit")
+    optimizer = trainer.create_optimizer()
+    assert isinstance(optimizer, bnb.optim.optimizer.Optimizer8bit) and optimizer.args.optim_bits == 8
+
+
+def test_one_cycle_schedule(tmp_path):
+    trainer = make_trainer(tmp_path, max_steps=10, lr_schedule="one_cycle", warmup_steps=0.2, learning_rate=0.01)
+    trainer.train()
+    lrs = [h["learning_rate"] for h in trainer.state.log_history if "learning_rate" in h]
+    peak = lrs.index(max(lrs))
+    assert max(lrs) == pytest.approx(0.01, rel=0.05) and 0 < peak < len(lrs) - 1
+    assert lrs[0] < max(lrs) and lrs[-1] < 0.01 * 0.05
