@@ -74,6 +74,11 @@ class AstroTrainingArguments(TrainingArguments):
     )
 
     def __post_init__(self) -> None:
+        if self.hub_token:
+            raise ValueError(
+                "--hub_token is refused: the Trainer pickles its arguments into training_args.bin in every "
+                "checkpoint and trackers record the command line. Set the HF_TOKEN environment variable instead."
+            )
         super().__post_init__()
         if self.memory_profile_steps < 0:
             raise ValueError(f"--memory_profile_steps must be >= 0, got {self.memory_profile_steps}.")
