@@ -16,7 +16,7 @@ $(VENV)/.installed: requirements-cpu.txt setup.cfg pyproject.toml
 	$(PIP) install --upgrade pip
 	# torch first, from the pinned CPU wheel, so no CUDA build is ever resolved.
 	$(PIP) install -r requirements-cpu.txt
-	$(PIP) install -e ".[dev]"
+	$(PIP) install -e ".[dev,demo]"
 	touch $@
 
 install: $(VENV)/.installed

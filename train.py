@@ -14,6 +14,9 @@ from pathlib import Path
 
 from transformers import set_seed
 
+from astrobio_hf.data.provenance import summarize_provenance
+from astrobio_hf.hub import push_model
+from astrobio_hf.model_card import write_model_card
 from astrobio_hf.training.callbacks import build_callbacks
 from astrobio_hf.training.checkpoints import last_complete_checkpoint, remove_incomplete_checkpoints
 from astrobio_hf.training.cli_args import parse_train_args
@@ -44,6 +47,12 @@ def main(argv: list[str] | None = None) -> dict:
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         level=logging.INFO if training_args.should_log else logging.WARNING)
     set_seed(training_args.seed)
+    # The Trainer would create the hub repo itself, and its hub_private_repo is ignored for existing repos: push with
+    # astrobio_hf.hub.push_model at the end instead, which creates the repo private and checks it before uploading.
+    push_repo = training_args.hub_model_id if training_args.push_to_hub else None
+    if training_args.push_to_hub and not push_repo:
+        raise ValueError("--push_to_hub needs --hub_model_id ORG/NAME")
+    training_args.push_to_hub = False
     task = build_task(model_args, data_args)
     if training_args.do_train and task.train_dataset is None:
         raise ValueError(f"{data_args.dataset_path} has no 'train' split to train on")
@@ -69,6 +78,7 @@ def main(argv: list[str] | None = None) -> dict:
         "mixed_precision": trainer.accelerator.mixed_precision,
         "train_rows": len(task.train_dataset) if task.train_dataset is not None else 0,
         "eval_rows": len(task.eval_dataset) if task.eval_dataset is not None else 0,
+        "dataset_path": str(Path(data_args.dataset_path).resolve()) if data_args.dataset_path else None,
     }
     logger.info("run: %s", run_info)
     if trainer.is_world_process_zero():
@@ -91,10 +101,32 @@ def main(argv: list[str] | None = None) -> dict:
         trainer.log_metrics("eval", metrics)
         trainer.save_metrics("eval", metrics)
         results["eval"] = metrics
-    if task.spec is not None and trainer.is_world_process_zero():
-        Path(training_args.output_dir).mkdir(parents=True, exist_ok=True)
-        (Path(training_args.output_dir) / "multimodal_spec.json").write_text(json.dumps(task.spec.to_dict(), indent=2))
+    if trainer.is_world_process_zero():
+        output = Path(training_args.output_dir)
+        output.mkdir(parents=True, exist_ok=True)
+        if task.spec is not None:
+            (output / "multimodal_spec.json").write_text(json.dumps(task.spec.to_dict(), indent=2))
+        if (output / "config.json").is_file():
+            sources = summarize_provenance(task.train_dataset) if task.train_dataset is not None else []
+            write_model_card(output, trainer.model if not model_args.lora_r else None,
+                             recipe=recipe_of(sys.argv[1:] if argv is None else argv),
+                             metrics=results.get("eval"), data_sources=sources,
+                             preset=None if model_args.model_name_or_path else resolved_preset(model_args))
+        if push_repo:
+            results["hub_url"] = push_model(output, push_repo)
+            print(f"pushed {output} to {results['hub_url']} (private)")
     return results
+
+
+def resolved_preset(model_args) -> str:
+    from astrobio_hf.training.tasks import DEFAULT_PRESETS
+
+    return model_args.preset or DEFAULT_PRESETS[model_args.model_type]
+
+
+def recipe_of(argv: list[str]) -> str | None:
+    """The recipe file of this run, for the model card."""
+    return argv[0] if argv and argv[0].endswith((".yaml", ".yml", ".json")) else None
 
 
 if __name__ == "__main__":

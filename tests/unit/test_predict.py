@@ -1,0 +1,50 @@
+"""Prediction for named planets and prepared records, from a checkpoint written by train.py."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from astrobio_hf.cli import main as cli
+from astrobio_hf.models.multimodal import MODALITIES
+from astrobio_hf.predict import predict
+from tests.helpers.multimodal_rows import row, write_dataset
+from train import main as train
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    root = tmp_path_factory.mktemp("predict")
+    dataset = write_dataset(root / "data", n_train=8, n_eval=4)
+    train(["--dataset_path", str(dataset), "--output_dir", str(root / "model"), "--do_train", "--max_steps", "2",
+           "--use_cpu", "--report_to", "none", "--disable_tqdm", "true", "--save_strategy", "no"])
+    return root / "model"
+
+
+def test_predict_a_named_planet(checkpoint):
+    result = predict(checkpoint, planet="planet 2 B")  # names match after normalisation
+    expected = row(2)
+    assert result.planet_name == "Planet 2 b"
+    assert 0.0 <= result.habitability_probability <= 1.0
+    assert sum(result.hz_class_probabilities.values()) == pytest.approx(1.0)
+    present = [m for m in MODALITIES if m == "planet_params" or expected.get(f"{m}_mask")]
+    assert result.modalities_present == present
+    assert result.true_habitability == 1 and result.true_hz_class == "temperate"
+    assert (checkpoint / "README.md").is_file()
+
+
+def test_predict_a_record_from_json(checkpoint, tmp_path):
+    record = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in row(7).items()}
+    path = tmp_path / "record.json"
+    path.write_text(json.dumps(record))
+    assert cli(["predict", "--model", str(checkpoint), "--input", str(path), "--json"]) == 0
+
+
+def test_cli_prints_predictions_and_clear_errors(checkpoint, capsys):
+    assert cli(["predict", "--model", str(checkpoint), "--planet", "Planet 1 b", "--planet", "Planet 101 b"]) == 0
+    out = capsys.readouterr().out
+    assert "Planet 1 b: habitability probability" in out and "Planet 101 b" in out
+    assert cli(["predict", "--model", str(checkpoint), "--planet", "Kepler-442 b"]) == 1
+    assert "'Kepler-442 b' is not in the prepared dataset" in capsys.readouterr().err
