@@ -1,4 +1,4 @@
-"""`astrobio-hf prepare --source KEY`: build (or reuse) a source's Arrow cache and print a summary."""
+"""`astrobio-hf prepare --source KEY` (build or reuse a source's Arrow cache) and `prepare --dataset multimodal`."""
 
 from __future__ import annotations
 
@@ -10,18 +10,35 @@ from pathlib import Path
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("prepare", help="download or read an archive and build its Arrow cache")
-    parser.add_argument("--source", required=True,
-                        help="source key (see `astrobio_hf.data.sources.SOURCE_PATHS`) or 'all'")
+    what = parser.add_mutually_exclusive_group(required=True)
+    what.add_argument("--source", help="source key (see `astrobio_hf.data.sources.SOURCE_PATHS`) or 'all'")
+    what.add_argument("--dataset", choices=["multimodal"],
+                      help="build the multimodal training dataset from --data-dir (see docs/data.md)")
     parser.add_argument("--data-dir", type=Path, default=None,
                         help="local dump to read instead of the network (with --source all: one sub-folder "
-                             "per source key)")
+                             "per source key; with --dataset multimodal: the input layout of docs/data.md)")
     parser.add_argument("--cache-dir", type=Path, default=None, help="datasets cache folder (default: HF's)")
     parser.add_argument("--skip-bad-files", action="store_true",
                         help="skip files that fail to parse and report them, instead of failing the run")
     parser.add_argument("--json", action="store_true",
-                        help='print {"source", "rows", "columns", "cache_dir", "from_cache"} as JSON')
+                        help='print {"source", "rows", "columns", "cache_dir", "from_cache"} as JSON (with '
+                             '--dataset multimodal: the build report)')
     parser.add_argument("--config", action="append", default=[], metavar="KEY=VALUE",
                         help="a builder config option, e.g. --config table=toi (repeatable)")
+    mm = parser.add_argument_group("--dataset multimodal")
+    mm.add_argument("--output", type=Path, default=Path("multimodal_dataset"),
+                    help="folder the dataset is saved to (save_multimodal_dataset); default ./multimodal_dataset")
+    mm.add_argument("--preset", default="tiny", help="model preset whose shapes the rows take (tiny, small, seed)")
+    mm.add_argument("--climate", choices=["none", "generate", "files"], default="none",
+                    help="climate cubes: none, the energy-balance generator (+ mapped files), or mapped files only")
+    mm.add_argument("--max-planets", type=int, default=None, help="keep the first N planets (small runs)")
+    mm.add_argument("--host", action="append", default=None, help="keep only this host's planets (repeatable)")
+    mm.add_argument("--planet", action="append", default=None, help="keep only this planet (repeatable)")
+    mm.add_argument("--seed", type=int, default=0, help="seed of the host-star split assignment")
+    mm.add_argument("--cross-ids", type=Path, default=None, help="CSV host_name,kic,tic,epic for light curves")
+    mm.add_argument("--spectrum-map", type=Path, default=None, help="CSV planet_name,file[,kind,order,...]")
+    mm.add_argument("--climate-map", type=Path, default=None, help="CSV planet_name,file[,variables] (NetCDF)")
+    mm.add_argument("--graph-map", type=Path, default=None, help="CSV planet_name,file (metabolic models)")
     parser.set_defaults(func=run)
 
 
@@ -55,9 +72,55 @@ def _print_summary(out: dict) -> None:
         print(f"  skipped {skipped['file']}: {skipped['error']}")
 
 
+def run_multimodal(args: argparse.Namespace) -> int:
+    """`prepare --dataset multimodal`: build, save with save_multimodal_dataset, print the summary."""
+    from ..data.download import DownloadError
+    from ..data.joins import JoinTableError
+    from ..data.modalities._fits import ModalityFormatError
+    from ..data.multimodal import (
+        MultimodalBuildError,
+        build_multimodal_dataset,
+        config_from_data_dir,
+        save_build_report,
+    )
+    from ..data.multimodal_schema import save_multimodal_dataset
+    from ..data.sources import SourceFormatError
+
+    if args.data_dir is None:
+        print("error: --dataset multimodal needs --data-dir (a folder with nasa_exoplanet_archive/ ...; "
+              "see docs/data.md)", file=sys.stderr)
+        return 2
+    try:
+        config = config_from_data_dir(
+            args.data_dir, cache_dir=args.cache_dir, preset=args.preset, climate=args.climate,
+            max_planets=args.max_planets, hosts=args.host, planets=args.planet, split_seed=args.seed,
+            cross_ids=args.cross_ids, spectrum_map=args.spectrum_map, climate_map=args.climate_map,
+            graph_map=args.graph_map,
+            climate_cache_dir=None if args.cache_dir is None else args.cache_dir / "multimodal_ebm_cubes",
+        )
+        splits, spec, report = build_multimodal_dataset(config)
+    except (MultimodalBuildError, JoinTableError, ModalityFormatError, SourceFormatError, DownloadError,
+            FileNotFoundError, KeyError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    path = save_multimodal_dataset(splits, spec, args.output)
+    save_build_report(report, path)
+    if args.json:
+        out = {"dataset": "multimodal", "output": str(path),
+               **{k: v for k, v in report.to_dict().items() if k != "host_splits"}}
+        print(json.dumps(out, indent=2, default=float))
+    else:
+        print(report.summary())
+        print(f"saved to {path} (report: {path / 'multimodal_report.json'})")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     from ..data.download import DownloadError
     from ..data.sources import SOURCE_PATHS, SourceFormatError, SourceNotAvailable
+
+    if getattr(args, "dataset", None) == "multimodal":
+        return run_multimodal(args)
 
     if args.source != "all" and args.source not in SOURCE_PATHS:
         print(f"error: unknown source {args.source!r}; known: {', '.join(SOURCE_PATHS)}, all", file=sys.stderr)
