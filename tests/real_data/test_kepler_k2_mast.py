@@ -94,23 +94,23 @@ def test_second_prepare_reuses_the_cache(prepared, kepler_dir):
 # ------------------------------------------------------------------ archive layout and download mode
 
 
-def test_archive_paths_follow_the_mast_layout():
+def test_archive_paths_follow_the_mast_layout(tmp_path):
     assert kepler_path(11442793, "2009350155506") == \
         "kepler/lightcurves/0114/011442793/kplr011442793-2009350155506_llc.fits"
     assert kepler_path(8462852, "2011073133259") == \
         "kepler/lightcurves/0084/008462852/kplr008462852-2011073133259_llc.fits"  # Tabby's star, Q8
     assert k2_path(220139473, 8) == "k2/lightcurves/c8/220100000/39000/ktwo220139473-c08_llc.fits"
     assert k2_path(201425594, 102) == "k2/lightcurves/c102/201400000/25000/ktwo201425594-c102_llc.fits"
-    b = KeplerK2Mast(cache_dir="unused", epic_ids="201367065", campaigns="1,10")
+    b = KeplerK2Mast(cache_dir=str(tmp_path), epic_ids="201367065", campaigns="1,10")
     assert [(r.group, r.request.path) for r in b.file_requests()] == [
         ("EPIC 201367065 C1", "k2/lightcurves/c1/201300000/67000/ktwo201367065-c01_llc.fits"),
         ("EPIC 201367065 C10", "k2/lightcurves/c101/201300000/67000/ktwo201367065-c101_llc.fits"),
         ("EPIC 201367065 C10", "k2/lightcurves/c102/201300000/67000/ktwo201367065-c102_llc.fits"),
     ]
     with pytest.raises(ValueError, match="quarters are 0-17"):
-        KeplerK2Mast(cache_dir="unused", kic_ids=[1], quarters=[18])
+        KeplerK2Mast(cache_dir=str(tmp_path), kic_ids=[1], quarters=[18])
     with pytest.raises(ValueError, match="need quarters"):
-        KeplerK2Mast(cache_dir="unused", kic_ids=[1]).file_requests()
+        KeplerK2Mast(cache_dir=str(tmp_path), kic_ids=[1]).file_requests()
 
 
 def test_download_mode_fetches_the_quarters_with_retry(kepler_dir, tmp_path, monkeypatch):

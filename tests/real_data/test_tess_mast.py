@@ -88,17 +88,17 @@ def test_second_prepare_reuses_the_cache_without_network(downloaded):
     assert again.from_cache and again.rows == N_CADENCES and again.cache_dir == result.cache_dir
 
 
-def test_local_mode_parses_the_same_cadences(real_file, native):
+def test_local_mode_parses_the_same_cadences(real_file, native, tmp_path):
     info = inspect_file(KEY, real_file, sample=2)
     assert info["rows"] == N_CADENCES
     assert info["units"]["time"] == "BJD - 2457000, days" and info["units"]["pdcsap_flux"] == "e-/s"
     assert info["release"] == "TESS SPOC data release 83 (file date 2022-11-30)"
     assert info["sample"][1]["cadenceno"] == int(native["CADENCENO"][1])
-    b = TessMast(cache_dir="unused", data_dir=real_file.parent)
+    b = TessMast(cache_dir=str(tmp_path), data_dir=real_file.parent)
     assert [Path(f).name for f in b.local_files] == [NAME]
 
 
-def test_archive_layout_and_config():
+def test_archive_layout_and_config(tmp_path):
     assert tess_path(21132157, 58, "2022302161335", 247) == ARCHIVE_PATH.removeprefix("/missions/")
     # MAST's published example file (WASP-126, sector 1)
     assert tess_path(25155310, 1, "2018206045859", 120) == (
@@ -106,14 +106,14 @@ def test_archive_layout_and_config():
     assert parse_file_name(NAME) == ("2022302161335", 58, 21132157, 247)
     assert sector_products("58:2022302161335-0247,3:2018263035959-0123") == {
         58: ("2022302161335", 247), 3: ("2018263035959", 123)}
-    from_names = TessMast(cache_dir="unused", file_names=NAME).file_requests()
+    from_names = TessMast(cache_dir=str(tmp_path), file_names=NAME).file_requests()
     assert [r.request.path for r in from_names] == [ARCHIVE_PATH.removeprefix("/missions/")]
     with pytest.raises(ValueError, match=r"sector 7.*tesscurl_sector_7_lc\.sh"):
-        TessMast(cache_dir="unused", tic_ids=[1], sectors=[7]).file_requests()
-    given = TessMast(cache_dir="unused", tic_ids=[1], sectors=[7], sector_products={7: "2019032160000-0131"})
+        TessMast(cache_dir=str(tmp_path), tic_ids=[1], sectors=[7]).file_requests()
+    given = TessMast(cache_dir=str(tmp_path), tic_ids=[1], sectors=[7], sector_products={7: "2019032160000-0131"})
     assert given.file_requests()[0].request.filename == "tess2019032160000-s0007-0000000000000001-0131-s_lc.fits"
     with pytest.raises(ValueError, match="not a SPOC light-curve file name"):
-        TessMast(cache_dir="unused", file_names="kplr011442793-2009350155506_llc.fits")
+        TessMast(cache_dir=str(tmp_path), file_names="kplr011442793-2009350155506_llc.fits")
 
 
 def test_no_token_is_sent(downloaded):
