@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from .data.collator import MultimodalCollator
-from .data.multimodal_schema import load_multimodal_dataset
+from .data.collator import ArrowBatches, MultimodalCollator
+from .data.multimodal_schema import MultimodalSpec, load_multimodal_dataset
 from .data.names import normalize_name
 from .models.multimodal import MODALITIES, AstroMultimodalModel
 
@@ -49,14 +49,14 @@ def load_predictor(model: str | Path | AstroMultimodalModel) -> AstroMultimodalM
     return loaded.eval()
 
 
-def find_planet(dataset_dir: str | Path, planet: str) -> dict[str, Any]:
-    """The row of `planet` (matched on the normalised name) in any split of a prepared dataset."""
+def find_planet(dataset_dir: str | Path, planet: str) -> Any:
+    """The row of `planet` (matched on the normalised name) in any split of a prepared dataset, as a 1-row table."""
     splits, _ = load_multimodal_dataset(dataset_dir)
     wanted = normalize_name(planet)
     for split in splits.values():
-        names = [normalize_name(n) for n in split.with_format(None)["planet_name"]]
+        names = [normalize_name(n) for n in split["planet_name"]]
         if wanted in names:
-            return split[names.index(wanted)]
+            return ArrowBatches(split)[names.index(wanted)]
     raise KeyError(f"planet {planet!r} is not in the prepared dataset {dataset_dir}")
 
 
@@ -69,10 +69,13 @@ def dataset_of(model_dir: str | Path) -> Path | None:
     return None
 
 
-def predict_record(model: AstroMultimodalModel, record: dict[str, Any], tokenizer: Any = None,
+def predict_record(model: AstroMultimodalModel, record: Any, tokenizer: Any = None,
                    max_new_tokens: int = 60) -> PlanetPrediction:
-    """Predict for one prepared row."""
-    batch = MultimodalCollator()([record])
+    """Predict for one prepared row (a dict in the multimodal schema, or a 1-row Arrow table)."""
+    spec = MultimodalSpec.from_model_config(model.config)
+    if not isinstance(record, dict):
+        record = record.to_pylist()[0]
+    batch = MultimodalCollator(spec)([record])
     batch = {k: v for k, v in batch.items() if k not in ("habitability", "hz_class")}
     out = model.predict_proba(**batch)
     names = list(model.config.hz_class_names)

@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 from torch.utils.data import DataLoader
 
-from astrobio_hf.data.collator import MultimodalCollator
+from astrobio_hf.data.collator import ArrowBatches, MultimodalCollator
 from astrobio_hf.data.multimodal import build_multimodal_dataset, config_from_data_dir
 from astrobio_hf.data.multimodal_schema import load_multimodal_dataset, save_multimodal_dataset
 
@@ -64,19 +64,21 @@ def main() -> None:
     torch.set_num_threads(1)
     splits, spec = _dataset(args)
     data = splits[args.split]
-    collator = MultimodalCollator()
+    collator = MultimodalCollator(spec)
+    rows = ArrowBatches(data)
     present = {m: int(sum(data[f"{m}_mask"])) for m in ("spectrum", "light_curve", "climate_cube", "graph")}
     common = {"rows": len(data), "present": present, "cube": list(spec.climate_cube_shape),
               "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs",
               "torch_threads": torch.get_num_threads()}
     print(json.dumps({"dataset": common}))
     for batch_size in args.batch_size or [32, 128]:
-        slices = [data[i:i + batch_size] for i in range(0, len(data), batch_size)]
+        slices = [rows.__getitems__(list(range(i, min(i + batch_size, len(data)))))
+                  for i in range(0, len(data), batch_size)]
         figures = {"collator_only": _rate(slices, collator, args.epochs)[0]}
-        loader = DataLoader(data, batch_size=batch_size, shuffle=True, collate_fn=collator, num_workers=0)
+        loader = DataLoader(rows, batch_size=batch_size, shuffle=True, collate_fn=collator, num_workers=0)
         figures["dataloader_0_workers"] = _rate(loader, None, args.epochs)[0]
         if args.num_workers > 0:
-            loader = DataLoader(data, batch_size=batch_size, shuffle=True, collate_fn=collator,
+            loader = DataLoader(rows, batch_size=batch_size, shuffle=True, collate_fn=collator,
                                 num_workers=args.num_workers, persistent_workers=True)
             figures[f"dataloader_{args.num_workers}_workers"] = _rate(loader, None, args.epochs)[0]
         print(json.dumps({"batch_size": batch_size, "samples_per_s": {k: round(v, 1) for k, v in figures.items()}}))

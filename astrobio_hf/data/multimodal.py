@@ -725,7 +725,6 @@ def build_multimodal_dataset(config: MultimodalBuildConfig
         light_curve_length=config.resolved_light_curve_length(),
         climate_cube_shape=(len(config.resolved_climate_variables()), *config.cube_grid().shape),
     )
-    _check_size(spec, n, config.max_dataset_bytes)
     grid = WavelengthGrid(config.spectrum_min_um, config.spectrum_max_um, spec.spectrum_length, "log")
 
     t = time.perf_counter()
@@ -737,6 +736,8 @@ def build_multimodal_dataset(config: MultimodalBuildConfig
     t = time.perf_counter()
     cubes = _climate_cubes(config, cat, insolation, report)
     report.seconds["climate"] = time.perf_counter() - t
+    _check_size(spec, {"spectrum": len(spectra), "light_curve": len(light_curves), "climate_cube": len(cubes)},
+                config.max_dataset_bytes)
     t = time.perf_counter()
     graphs = _join_graphs(config, cat, report)
     report.seconds["graphs"] = time.perf_counter() - t
@@ -749,9 +750,6 @@ def build_multimodal_dataset(config: MultimodalBuildConfig
     std = np.maximum(stats.std, 1e-12).reshape(-1, 1, 1, 1, 1)
     no_data_points = 0
 
-    zero_spectrum = np.zeros((spec.spectrum_channels, spec.spectrum_length), np.float32)
-    zero_curve = np.zeros((spec.light_curve_channels, spec.light_curve_length), np.float32)
-    zero_cube = np.zeros(spec.climate_cube_shape, np.float32)
     columns: dict[str, dict[str, list]] = {s: defaultdict(list) for s in DEFAULT_SPLITS}
     for i in range(n):
         col = columns[assignment[host_keys[i]]]
@@ -763,12 +761,12 @@ def build_multimodal_dataset(config: MultimodalBuildConfig
         col["host_name"].append(cat["hostname"][i])
         col["planet_params"].append(params[i])
         col["planet_params_mask"].append(observed[i])
-        array, extra = spectra.get(i, (zero_spectrum, []))
-        col["spectrum"].append(array)
+        array, extra = spectra.get(i, (None, []))
+        col["spectrum"].append(None if array is None else array.reshape(-1))
         col["spectrum_mask"].append(i in spectra)
         prov += extra
-        array, extra = light_curves.get(i, (zero_curve, []))
-        col["light_curve"].append(array)
+        array, extra = light_curves.get(i, (None, []))
+        col["light_curve"].append(None if array is None else array.reshape(-1))
         col["light_curve_mask"].append(i in light_curves)
         prov += extra
         if i in cubes:
@@ -777,11 +775,11 @@ def build_multimodal_dataset(config: MultimodalBuildConfig
             holes = ~np.isfinite(normalised)
             no_data_points += int(holes.sum())
             normalised[holes] = 0.0  # no data (outside the source domain, below ground): the variable's mean
-            col["climate_cube"].append(normalised)
+            col["climate_cube"].append(normalised.reshape(-1))
             col["climate_cube_generated"].append(generated)
             prov += extra
         else:
-            col["climate_cube"].append(zero_cube)
+            col["climate_cube"].append(None)
             col["climate_cube_generated"].append(False)
         col["climate_cube_mask"].append(i in cubes)
         if i in graphs:
@@ -890,14 +888,13 @@ def config_from_data_dir(data_dir: str | os.PathLike, **overrides: Any) -> Multi
     return MultimodalBuildConfig(**found)
 
 
-def _check_size(spec: MultimodalSpec, rows: int, limit: int) -> None:
-    """Refuse builds whose fixed-shape columns alone exceed ``limit`` bytes (absent modalities are stored as zeros)."""
-    per_row = 4 * (spec.spectrum_channels * spec.spectrum_length + spec.light_curve_channels
-                   * spec.light_curve_length + math.prod(spec.climate_cube_shape))
-    if per_row * rows > limit:
+def _check_size(spec: MultimodalSpec, present: dict[str, int], limit: int) -> None:
+    """Refuse builds whose array modalities exceed ``limit`` bytes (absent modalities are null and cost nothing)."""
+    total = sum(4 * spec.size(name) * rows for name, rows in present.items())
+    if total > limit:
+        detail = ", ".join(f"{rows} x {name} {spec.shape(name)}" for name, rows in present.items())
         raise MultimodalBuildError(
-            f"{rows} planets x {per_row / 2**20:.2f} MiB of fixed-shape columns per row (cube "
-            f"{spec.climate_cube_shape}) = {per_row * rows / 2**30:.1f} GiB exceeds max_dataset_bytes "
+            f"array modalities ({detail}) take {total / 2**30:.1f} GiB, more than max_dataset_bytes "
             f"({limit / 2**30:.1f} GiB); use a smaller cube grid (preset 'tiny'), max_planets, or raise the limit")
 
 

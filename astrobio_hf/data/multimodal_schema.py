@@ -1,21 +1,27 @@
 """The columns of the multimodal dataset: the contract between `multimodal.py` (writer) and `collator.py` (reader).
 
-One row per planet. Every modality is optional: an absent one is stored as zeros with its mask False, so the Arrow
-columns keep fixed shapes and slice-reads stay cheap. Fixed grids (the spectrum's wavelengths, the light curve's phase
-grid, the cube's coordinates) are the same for every row and live in the dataset's metadata, not in the rows.
+One row per planet. Every modality is optional, with a boolean `<modality>_mask` column. The array modalities
+(spectrum `[C, L]`, light curve `[C, L]`, climate cube `[vars, time, lev, lat, lon]`) are stored flattened in
+fixed-size float32 list columns and are null when absent, so an absent cube costs nothing and a batch is one Arrow
+take whose buffers reshape straight into tensors (datasets' ArrayND columns are ~16x slower to gather at random).
+Fixed grids (the spectrum's wavelengths, the light curve's phase grid, the cube's coordinates) are the same for every
+row and live in the spec's metadata, not in the rows.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import datasets
+import numpy as np
 
 from ..models.multimodal.configuration_multimodal import DEFAULT_PLANET_PARAMS, HZ_CLASSES
 
+ARRAY_MODALITIES: tuple[str, ...] = ("spectrum", "light_curve", "climate_cube")
 UNLABELLED = -100  # the label value of a planet with no habitability label (ignored by the loss)
 
 
@@ -43,6 +49,34 @@ class MultimodalSpec:
                 data[key] = tuple(data[key])
         return cls(**data)
 
+    def shape(self, modality: str) -> tuple[int, ...]:
+        """Per-row shape of an array modality: spectrum, light_curve or climate_cube."""
+        return {
+            "spectrum": (self.spectrum_channels, self.spectrum_length),
+            "light_curve": (self.light_curve_channels, self.light_curve_length),
+            "climate_cube": tuple(self.climate_cube_shape),
+        }[modality]
+
+    def size(self, modality: str) -> int:
+        return int(math.prod(self.shape(modality)))
+
+    def encode_row(self, row: dict) -> dict:
+        """A row with array modalities as nd-arrays (or flat lists) -> the stored form: flat float32, None if absent."""
+        row = dict(row)
+        for modality in ARRAY_MODALITIES:
+            value = row.get(modality)
+            if not row.get(f"{modality}_mask") or value is None:
+                row[modality] = None
+                continue
+            array = np.asarray(value, dtype=np.float32)
+            if array.size != self.size(modality):
+                raise ValueError(
+                    f"row {row.get('planet_name')!r}: {modality} has {array.size} values, the spec's shape "
+                    f"{self.shape(modality)} holds {self.size(modality)}"
+                )
+            row[modality] = array.reshape(-1)
+        return row
+
     def features(self) -> datasets.Features:
         """Typed Arrow features of a multimodal row."""
         p = len(self.planet_param_names)
@@ -57,11 +91,11 @@ class MultimodalSpec:
             }),
             "planet_params": datasets.List(datasets.Value("float32"), length=p),
             "planet_params_mask": datasets.List(datasets.Value("bool"), length=p),
-            "spectrum": datasets.Array2D((self.spectrum_channels, self.spectrum_length), "float32"),
+            "spectrum": datasets.List(datasets.Value("float32"), length=self.size("spectrum")),
             "spectrum_mask": datasets.Value("bool"),
-            "light_curve": datasets.Array2D((self.light_curve_channels, self.light_curve_length), "float32"),
+            "light_curve": datasets.List(datasets.Value("float32"), length=self.size("light_curve")),
             "light_curve_mask": datasets.Value("bool"),
-            "climate_cube": datasets.Array5D(self.climate_cube_shape, "float32"),
+            "climate_cube": datasets.List(datasets.Value("float32"), length=self.size("climate_cube")),
             "climate_cube_mask": datasets.Value("bool"),
             "climate_cube_generated": datasets.Value("bool"),
             "graph_x": datasets.List(datasets.List(datasets.Value("float32"))),
@@ -73,6 +107,19 @@ class MultimodalSpec:
             "habitability": datasets.Value("int64"),
             "hz_class": datasets.Value("int64"),
         })
+
+    @classmethod
+    def from_model_config(cls, config) -> MultimodalSpec:
+        """The shapes an `AstroMultimodalConfig` expects (for records that come without their dataset)."""
+        return cls(
+            planet_param_names=tuple(config.planet_param_names),
+            spectrum_channels=config.spectrum_channels,
+            spectrum_length=config.spectrum_length,
+            light_curve_channels=config.light_curve_channels,
+            light_curve_length=config.light_curve_length,
+            climate_cube_shape=tuple(config.datacube_config.grid_shape),
+            hz_class_names=tuple(config.hz_class_names),
+        )
 
     def check_model_config(self, config) -> None:
         """Raise a ValueError naming the field where an `AstroMultimodalConfig` disagrees with this dataset."""
@@ -108,7 +155,7 @@ def save_multimodal_dataset(splits: datasets.DatasetDict, spec: MultimodalSpec, 
 
 
 def load_multimodal_dataset(path: str | os.PathLike) -> tuple[datasets.DatasetDict, MultimodalSpec]:
-    """Load what `save_multimodal_dataset` wrote, with the rows in numpy format for the collators."""
+    """Load what `save_multimodal_dataset` wrote (memory-mapped Arrow; wrap splits in `ArrowBatches` to train)."""
     path = Path(path)
     spec_file = path / SPEC_FILENAME
     if not spec_file.is_file():
@@ -124,7 +171,7 @@ def load_multimodal_dataset(path: str | os.PathLike) -> tuple[datasets.DatasetDi
         if split.features != spec.features():
             missing = sorted(set(spec.features()) - set(split.features))
             raise ValueError(f"{path} split {name!r} does not match its spec (missing columns: {missing}).")
-    return datasets.DatasetDict({k: v.with_format("numpy") for k, v in splits.items()}), spec
+    return splits, spec
 
 
-__all__ = ["MultimodalSpec", "UNLABELLED", "save_multimodal_dataset", "load_multimodal_dataset", "SPEC_FILENAME"]
+__all__ = ["MultimodalSpec", "UNLABELLED", "ARRAY_MODALITIES", "save_multimodal_dataset", "load_multimodal_dataset", "SPEC_FILENAME"]

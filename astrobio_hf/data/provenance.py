@@ -6,9 +6,13 @@ from collections import Counter
 
 import datasets
 
+from .collator import ArrowBatches
 
-def summarize_provenance(dataset: datasets.Dataset, column: str = "provenance") -> list[dict]:
+
+def summarize_provenance(dataset: datasets.Dataset | ArrowBatches, column: str = "provenance") -> list[dict]:
     """One entry per (source, release, generated) with the number of rows that used it, most used first."""
+    if isinstance(dataset, ArrowBatches):
+        dataset = dataset.dataset
     if column not in dataset.column_names:
         return []
     counts: Counter = Counter()

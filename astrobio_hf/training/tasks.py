@@ -15,12 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import datasets
-import numpy as np
-import torch
-from torch_geometric.data import Batch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from ..data.collator import MultimodalCollator, graph_from_columns
+from ..data.collator import ArrowBatches, CubeCollator, GraphCollator, MultimodalCollator
 from ..data.multimodal_schema import MultimodalSpec, load_multimodal_dataset
 from ..models import (
     AstroDatacubeConfig,
@@ -57,8 +54,8 @@ class TrainingTask:
     """Everything model-specific that AstroTrainer is given."""
 
     model: PreTrainedModel
-    train_dataset: datasets.Dataset | None
-    eval_dataset: datasets.Dataset | None
+    train_dataset: datasets.Dataset | ArrowBatches | None
+    eval_dataset: datasets.Dataset | ArrowBatches | None
     data_collator: Callable[[Any], dict[str, Any]]
     prediction_fields: tuple[str, ...] = ()
     label_names: list[str] = field(default_factory=list)
@@ -66,24 +63,6 @@ class TrainingTask:
     perplexity: bool = False
     tokenizer: PreTrainedTokenizerBase | None = None
     spec: MultimodalSpec | None = None
-
-
-@dataclass
-class GraphCollator:
-    """Rows with graph columns -> `{"graph": Batch}` for the graph VAE."""
-
-    def __call__(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
-        graphs = [graph_from_columns(r["graph_x"], r["graph_edge_index"], r["graph_edge_attr"]) for r in rows]
-        return {"graph": Batch.from_data_list(graphs)}
-
-
-@dataclass
-class CubeCollator:
-    """Rows with a climate cube -> `{"climate_cube": [B, vars, time, lev, lat, lon]}` for the datacube model."""
-
-    def __call__(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
-        cubes = np.stack([np.asarray(r["climate_cube"], dtype=np.float32) for r in rows])
-        return {"climate_cube": torch.from_numpy(cubes)}
 
 
 def _overrides(model_args: ModelArguments) -> dict[str, Any]:
@@ -116,6 +95,10 @@ def build_model(model_args: ModelArguments, extra_config: dict[str, Any] | None 
     if attn:
         config._attn_implementation = model_args.attn_implementation
     return model_cls(config)
+
+
+def _arrow(dataset: datasets.Dataset | None) -> ArrowBatches | None:
+    return None if dataset is None else ArrowBatches(dataset)
 
 
 def _limit(dataset: datasets.Dataset | None, limit: int | None) -> datasets.Dataset | None:
@@ -156,7 +139,8 @@ def build_task(model_args: ModelArguments, data_args: DataArguments) -> Training
         model = build_model(model_args)
         spec.check_model_config(model.config)
         return TrainingTask(
-            model=model, train_dataset=train, eval_dataset=evaluation, data_collator=MultimodalCollator(),
+            model=model, train_dataset=_arrow(train), eval_dataset=_arrow(evaluation),
+            data_collator=MultimodalCollator(spec),
             prediction_fields=("habitability_logits", "hz_class_logits"), label_names=["habitability", "hz_class"],
             compute_metrics=habitability_metrics, spec=spec,
         )
@@ -164,9 +148,9 @@ def build_task(model_args: ModelArguments, data_args: DataArguments) -> Training
         keep = lambda rows: rows["graph_mask"]  # noqa: E731
         return TrainingTask(
             model=build_model(model_args),
-            train_dataset=train.filter(keep, batched=True) if train is not None else None,
-            eval_dataset=evaluation.filter(keep, batched=True) if evaluation is not None else None,
-            data_collator=GraphCollator(), spec=spec,
+            train_dataset=_arrow(train.filter(keep, batched=True)) if train is not None else None,
+            eval_dataset=_arrow(evaluation.filter(keep, batched=True)) if evaluation is not None else None,
+            data_collator=GraphCollator(spec), spec=spec,
         )
     if kind == "datacube":
         keep = lambda rows: rows["climate_cube_mask"]  # noqa: E731
@@ -176,9 +160,9 @@ def build_task(model_args: ModelArguments, data_args: DataArguments) -> Training
                              f"{spec.climate_cube_shape}; pass --config_overrides with the dataset grid.")
         return TrainingTask(
             model=model,
-            train_dataset=train.filter(keep, batched=True) if train is not None else None,
-            eval_dataset=evaluation.filter(keep, batched=True) if evaluation is not None else None,
-            data_collator=CubeCollator(), spec=spec,
+            train_dataset=_arrow(train.filter(keep, batched=True)) if train is not None else None,
+            eval_dataset=_arrow(evaluation.filter(keep, batched=True)) if evaluation is not None else None,
+            data_collator=CubeCollator(spec), spec=spec,
         )
     return _llm_task(model_args, data_args, train, evaluation, spec)
 
@@ -229,4 +213,4 @@ def _llm_task(model_args: ModelArguments, data_args: DataArguments, train: datas
     )
 
 
-__all__ = ["TrainingTask", "build_task", "build_model", "GraphCollator", "CubeCollator", "DEFAULT_PRESETS"]
+__all__ = ["TrainingTask", "build_task", "build_model", "DEFAULT_PRESETS"]

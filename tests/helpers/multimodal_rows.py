@@ -66,9 +66,10 @@ def _light_curve(spec: MultimodalSpec, i: int) -> np.ndarray:
 def make_splits(n_train: int = 16, n_eval: int = 8, unlabelled: tuple[int, ...] = ()) -> datasets.DatasetDict:
     features = SPEC.features()
     return datasets.DatasetDict({
-        "train": datasets.Dataset.from_list([row(i, unlabelled=unlabelled) for i in range(n_train)],
+        "train": datasets.Dataset.from_list([SPEC.encode_row(row(i, unlabelled=unlabelled)) for i in range(n_train)],
                                             features=features),
-        "validation": datasets.Dataset.from_list([row(100 + i) for i in range(n_eval)], features=features),
+        "validation": datasets.Dataset.from_list([SPEC.encode_row(row(100 + i)) for i in range(n_eval)],
+                                                 features=features),
     })
 
 

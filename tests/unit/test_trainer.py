@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch_geometric.data import Batch
 
-from astrobio_hf.data.collator import MultimodalCollator
+from astrobio_hf.data.collator import ArrowBatches, MultimodalCollator
 from astrobio_hf.models.multimodal import MULTIMODAL_PRESETS, AstroMultimodalConfig, AstroMultimodalModel
 from astrobio_hf.training import AstroTrainer, AstroTrainingArguments
 from astrobio_hf.training.callbacks import MaxTrainTimeCallback, MemoryProfilerCallback, build_callbacks
@@ -19,7 +19,7 @@ from astrobio_hf.training.checkpoints import (
     remove_incomplete_checkpoints,
 )
 from astrobio_hf.training.metrics import habitability_metrics
-from tests.helpers.multimodal_rows import make_splits
+from tests.helpers.multimodal_rows import SPEC, make_splits
 
 
 def tiny_model(**overrides) -> AstroMultimodalModel:
@@ -35,9 +35,9 @@ def make_trainer(tmp_path, model=None, splits=None, callbacks=(), **args) -> Ast
     trainer = AstroTrainer(
         model=model or tiny_model(),
         args=AstroTrainingArguments(**{**defaults, **args}),
-        train_dataset=splits["train"].with_format("numpy"),
-        eval_dataset=splits["validation"].with_format("numpy"),
-        data_collator=MultimodalCollator(),
+        train_dataset=ArrowBatches(splits["train"]),
+        eval_dataset=ArrowBatches(splits["validation"]),
+        data_collator=MultimodalCollator(SPEC),
         compute_metrics=habitability_metrics,
         prediction_fields=("habitability_logits", "hz_class_logits"),
         callbacks=list(callbacks),
@@ -84,7 +84,7 @@ def test_gradient_accumulation_matches_the_full_batch(tmp_path):
 
 def test_pyg_batches_are_moved_by_prepare_input(tmp_path):
     trainer = make_trainer(tmp_path)
-    batch = MultimodalCollator()(make_splits()["train"].with_format("numpy")[[0, 2]])
+    batch = MultimodalCollator(SPEC)(ArrowBatches(make_splits()["train"]).__getitems__([0, 2]))
     prepared = trainer._prepare_inputs(batch)
     assert isinstance(prepared["graph"], Batch)
     assert prepared["graph"].x.device == trainer.args.device
