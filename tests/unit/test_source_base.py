@@ -213,3 +213,15 @@ def test_download_mode_token_never_logged_or_cached(tmp_path, caplog, monkeypatc
         if path.is_file():
             assert token.encode() not in path.read_bytes(), path
     assert "TAP pscomppars: SELECT" in ds[0]["release"]
+
+
+class ClashingNasa(NasaExoplanetArchive):
+    def data_features(self):
+        return {**super().data_features(), "release": datasets.Value("string")}
+
+
+def test_a_data_column_named_like_provenance_is_refused(tmp_path):
+    """A data column called source/release/file would be silently overwritten by the provenance columns."""
+    csv = write(tmp_path / "d" / "t.csv", "pl_name,hostname\nA b,A\n")
+    with pytest.raises(TypeError, match=r"data columns \['release'\] clash with the provenance columns"):
+        ClashingNasa(cache_dir=str(tmp_path / "c"), data_files=[str(csv)]).download_and_prepare()

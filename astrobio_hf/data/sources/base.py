@@ -262,7 +262,13 @@ class ArchiveBuilder(datasets.GeneratorBasedBuilder):
     # ------------------------------------------------------------------ datasets plumbing
 
     def _info(self) -> datasets.DatasetInfo:
-        features = datasets.Features({**self.data_features(), **PROVENANCE_FEATURES})
+        data_features = self.data_features()
+        clash = sorted(set(data_features) & set(PROVENANCE_FEATURES))
+        if clash:
+            # the provenance columns would silently overwrite these data columns
+            raise TypeError(f"{type(self).__name__} ({self.SOURCE}): data columns {clash} clash with the provenance "
+                            f"columns {sorted(PROVENANCE_FEATURES)}; rename them")
+        features = datasets.Features({**data_features, **PROVENANCE_FEATURES})
         description = self.describe()
         if self.columns():
             description += "\n\nColumns:\n" + units_text(self.columns())
