@@ -1,0 +1,294 @@
+"""Writers of the archives' native formats for the generated part of the demo sample.
+
+Each writer produces what the project's reader of that archive expects from a real download, and marks the file
+as generated in the place the format has for it (a ``#`` comment line, FITS ``ORIGIN``/``COMMENT`` cards):
+
+* NASA Exoplanet Archive interactive-table CSV (PSCompPars columns, ``# COLUMN name: description [unit]``
+  preamble) -- :mod:`astrobio_hf.data.sources.nasa_exoplanet_archive`;
+* exoplanets.org CSV (upper-case columns, a UNITS row under the header) --
+  :mod:`astrobio_hf.data.sources.exoplanets_org`;
+* Kepler SPOC long-cadence light-curve FITS (PRIMARY, LIGHTCURVE BinTable with TIME in BKJD, APERTURE image;
+  the centroid and PSF columns of real files are left out) -- :mod:`astrobio_hf.data.modalities.light_curves`;
+* published transmission-spectrum CSV (``wave,wave_error,dppm,dppm_err,order,quality``) --
+  :mod:`astrobio_hf.data.modalities.spectra`;
+* mapping / cross-id CSV tables of :mod:`astrobio_hf.data.joins`.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from astropy.io import fits
+
+from . import physics
+from .observations import (
+    CADENCE_DAYS,
+    EXPOSURE_DAYS,
+    N_CADENCES,
+    Q3_TSTART_BKJD,
+    SyntheticLightCurve,
+    SyntheticSpectrum,
+)
+from .population import GENERATOR
+
+# (column, preamble description, formatter) in the archive's column order; descriptions as the archive writes them.
+Formatter = Callable[[Any], str]
+
+
+def _fixed(decimals: int) -> Formatter:
+    return lambda v: f"{float(v):.{decimals}f}"
+
+
+def _integer(v: Any) -> str:
+    return str(int(v))
+
+
+def _text(v: Any) -> str:
+    return str(v)
+
+
+NASA_COLUMNS: tuple[tuple[str, str, Formatter], ...] = (
+    ("pl_name", "Planet Name", _text),
+    ("hostname", "Host Name", _text),
+    ("sy_snum", "Number of Stars", _integer),
+    ("sy_pnum", "Number of Planets", _integer),
+    ("discoverymethod", "Discovery Method", _text),
+    ("disc_year", "Discovery Year", _integer),
+    ("disc_facility", "Discovery Facility", _text),
+    ("pl_controv_flag", "Controversial Flag", _integer),
+    ("pl_orbper", "Orbital Period [days]", _fixed(8)),
+    ("pl_orbsmax", "Orbit Semi-Major Axis [au]", _fixed(6)),
+    ("pl_rade", "Planet Radius [Earth Radius]", _fixed(4)),
+    ("pl_radj", "Planet Radius [Jupiter Radius]", _fixed(5)),
+    ("pl_bmasse", "Planet Mass or Mass*sin(i) [Earth Mass]", _fixed(5)),
+    ("pl_bmassj", "Planet Mass or Mass*sin(i) [Jupiter Mass]", _fixed(7)),
+    ("pl_bmassprov", "Planet Mass or Mass*sin(i) Provenance", _text),
+    ("pl_orbeccen", "Eccentricity", _fixed(4)),
+    ("pl_insol", "Insolation Flux [Earth Flux]", _fixed(6)),
+    ("pl_eqt", "Equilibrium Temperature [K]", _fixed(1)),
+    ("ttv_flag", "Data show Transit Timing Variations", _integer),
+    ("st_spectype", "Spectral Type", _text),
+    ("st_teff", "Stellar Effective Temperature [K]", _fixed(1)),
+    ("st_rad", "Stellar Radius [Solar Radius]", _fixed(4)),
+    ("st_mass", "Stellar Mass [Solar mass]", _fixed(4)),
+    ("st_met", "Stellar Metallicity [dex]", _fixed(3)),
+    ("st_metratio", "Stellar Metallicity Ratio", _text),
+    ("st_logg", "Stellar Surface Gravity [log10(cm/s**2)]", _fixed(3)),
+    ("ra", "RA [deg]", _fixed(7)),
+    ("dec", "Dec [deg]", _fixed(7)),
+    ("sy_dist", "Distance [pc]", _fixed(4)),
+)
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _cells(row: dict[str, Any], columns: Sequence[tuple[str, str, Formatter]]) -> list[str]:
+    return ["" if _missing(row.get(name)) else fmt(row[name]) for name, _, fmt in columns]
+
+
+def _atomic_text(path: Path, write: Callable[[Any], None]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", newline="", encoding="utf-8") as handle:
+        write(handle)
+    os.replace(tmp, path)
+
+
+def nasa_table(planets: pd.DataFrame) -> pd.DataFrame:
+    """The pscomppars view of the population (derived Jupiter-unit columns, metallicity ratio, constant flags)."""
+    table = planets.copy()
+    table["sy_snum"] = 1
+    table["pl_controv_flag"] = 0
+    table["ttv_flag"] = 0
+    table["pl_radj"] = table["pl_rade"] * physics.EARTH_TO_JUPITER_RADIUS
+    table["pl_bmassj"] = table["pl_bmasse"] * physics.EARTH_TO_JUPITER_MASS
+    table["st_metratio"] = np.where(table["st_met"].notna(), "[Fe/H]", None)
+    return table.sort_values("pl_name", kind="stable")
+
+
+def write_nasa_pscomppars(path: Path, planets: pd.DataFrame, seed: int) -> Path:
+    """The catalog as the archive's interactive PSCompPars CSV download (preamble marks it generated)."""
+    table = nasa_table(planets)
+
+    def write(handle: Any) -> None:
+        handle.write(f"# generated by {GENERATOR}, seed {seed}\n")
+        handle.write("# Synthetic planets in the NASA Exoplanet Archive PSCompPars CSV layout; not archive data.\n")
+        handle.write("#\n")
+        width = max(len(name) for name, _, _ in NASA_COLUMNS) + 2
+        for name, description, _ in NASA_COLUMNS:
+            handle.write(f"# COLUMN {name + ':':<{width}}{description}\n")
+        handle.write("#\n")
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow([name for name, _, _ in NASA_COLUMNS])
+        for row in table.to_dict("records"):
+            writer.writerow(_cells(row, NASA_COLUMNS))
+
+    _atomic_text(path, write)
+    return path
+
+
+# exoplanets.org columns: (NAME, unit of the UNITS row, source column in the population, factor, formatter)
+EOD_COLUMNS: tuple[tuple[str, str, str, float, Formatter], ...] = (
+    ("NAME", "", "eod_name", 1.0, _text),
+    ("STAR", "", "hostname", 1.0, _text),
+    ("MSINI", "mjupiter", "eod_msini", physics.EARTH_TO_JUPITER_MASS, _fixed(6)),
+    ("MASS", "mjupiter", "eod_mass", physics.EARTH_TO_JUPITER_MASS, _fixed(6)),
+    ("R", "rjupiter", "eod_r", physics.EARTH_TO_JUPITER_RADIUS, _fixed(5)),
+    ("A", "au", "true_a", 1.0, _fixed(7)),
+    ("PER", "day", "true_period", 1.0, _fixed(7)),
+    ("ECC", "", "true_ecc", 1.0, _fixed(4)),
+    ("TEFF", "K", "st_teff_true", 1.0, _fixed(0)),
+    ("RSTAR", "rsun", "st_rad_true", 1.0, _fixed(3)),
+    ("MSTAR", "msun", "st_mass_true", 1.0, _fixed(3)),
+    ("FE", "dex", "st_met_true", 1.0, _fixed(3)),
+    ("DIST", "pc", "sy_dist_true", 1.0, _fixed(2)),
+    ("TRANSIT", "", "eod_transit", 1.0, _integer),
+    ("PLANETDISCMETH", "", "discoverymethod", 1.0, _text),
+    ("DATE", "", "disc_year", 1.0, _integer),
+)
+
+
+def write_exoplanets_org(path: Path, rows: pd.DataFrame, seed: int) -> Path:
+    """The exoplanets.org subset (upper-case columns, UNITS row). exoplanets.org CSVs carry no comment lines, so the
+    generated origin is in the file name and the sample manifest, not in the file."""
+    del seed  # recorded in the manifest; the format has no place for it
+
+    def write(handle: Any) -> None:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow([c[0] for c in EOD_COLUMNS])
+        writer.writerow([c[1] for c in EOD_COLUMNS])
+        for row in rows.to_dict("records"):
+            cells = []
+            for _, _, source, factor, fmt in EOD_COLUMNS:
+                value = row.get(source)
+                cells.append("" if _missing(value) else fmt(value * factor if factor != 1.0 else value))
+            writer.writerow(cells)
+
+    _atomic_text(path, write)
+    return path
+
+
+def write_kepler_light_curve(path: Path, curve: SyntheticLightCurve, *, kic: int, ra: float, dec: float,
+                             teff: float, logg: float, feh: float, radius: float, seed: int) -> Path:
+    """A Kepler long-cadence ``*_llc.fits`` file in the SPOC layout, quarter 3 timing."""
+    object_name = f"KIC {kic}"
+    primary = fits.PrimaryHDU()
+    h = primary.header
+    for key, value, comment in (
+        ("NEXTEND", 2, "number of standard extensions"),
+        ("EXTNAME", "PRIMARY", "name of extension"),
+        ("ORIGIN", GENERATOR, "who created this file"),
+        ("CREATOR", "astrobio_hf.demo.formats", "program used to create this file"),
+        ("TELESCOP", "Kepler", "telescope"),
+        ("INSTRUME", "Kepler Photometer", "detector type"),
+        ("OBJECT", object_name, "string version of target id"),
+        ("KEPLERID", kic, "unique Kepler target identifier"),
+        ("QUARTER", 3, "Observing quarter"),
+        ("OBSMODE", "long cadence", "observing mode"),
+        ("MISSION", "Kepler", "Mission name"),
+        ("RADESYS", "ICRS", "reference frame of celestial coordinates"),
+        ("RA_OBJ", round(ra, 6), "[deg] right ascension"),
+        ("DEC_OBJ", round(dec, 6), "[deg] declination"),
+        ("EQUINOX", 2000.0, "equinox of celestial coordinate system"),
+        ("KEPMAG", round(curve.kepmag, 3), "[mag] Kepler magnitude (Kp)"),
+        ("TEFF", int(round(teff)) if np.isfinite(teff) else None, "[K] Effective temperature"),
+        ("LOGG", round(logg, 3) if np.isfinite(logg) else None, "[cm/s2] log10 surface gravity"),
+        ("FEH", round(feh, 3) if np.isfinite(feh) else None, "[log10([Fe/H])]  metallicity"),
+        ("RADIUS", round(radius, 3) if np.isfinite(radius) else None, "[solar radii] stellar radius"),
+    ):
+        h[key] = (value, comment)
+    h.add_comment(f"Generated by {GENERATOR} (seed {seed}); synthetic photometry, not Kepler data.")
+    h.add_comment("Kepler ids >= 900000000 are outside the Kepler Input Catalog on purpose.")
+
+    columns = [
+        fits.Column(name="TIME", format="D", unit="BJD - 2454833", disp="D14.7", array=curve.time),
+        fits.Column(name="TIMECORR", format="E", unit="d", disp="E13.6", array=np.zeros(N_CADENCES, np.float32)),
+        fits.Column(name="CADENCENO", format="J", disp="I10", array=curve.cadenceno),
+        fits.Column(name="SAP_FLUX", format="E", unit="e-/s", disp="E14.7", array=curve.sap_flux),
+        fits.Column(name="SAP_FLUX_ERR", format="E", unit="e-/s", disp="E14.7", array=curve.sap_flux_err),
+        fits.Column(name="SAP_BKG", format="E", unit="e-/s", disp="E14.7", array=curve.sap_bkg),
+        fits.Column(name="SAP_BKG_ERR", format="E", unit="e-/s", disp="E14.7",
+                    array=np.abs(curve.sap_bkg) * np.float32(0.05)),
+        fits.Column(name="PDCSAP_FLUX", format="E", unit="e-/s", disp="E14.7", array=curve.pdcsap_flux),
+        fits.Column(name="PDCSAP_FLUX_ERR", format="E", unit="e-/s", disp="E14.7", array=curve.pdcsap_flux_err),
+        fits.Column(name="SAP_QUALITY", format="J", disp="B16.16", array=curve.quality),
+    ]
+    table = fits.BinTableHDU.from_columns(columns, name="LIGHTCURVE")
+    t = table.header
+    tstop = Q3_TSTART_BKJD + N_CADENCES * CADENCE_DAYS
+    for key, value, comment in (
+        ("TIMEREF", "SOLARSYSTEM", "barycentric correction applied to times"),
+        ("TASSIGN", "SPACECRAFT", "where time is assigned"),
+        ("TIMESYS", "TDB", "time system is barycentric JD"),
+        ("BJDREFI", 2454833, "integer part of BJD reference date"),
+        ("BJDREFF", 0.0, "fraction of the day in BJD reference date"),
+        ("TIMEUNIT", "d", "time unit for TIME, TSTART and TSTOP"),
+        ("TELAPSE", tstop - Q3_TSTART_BKJD, "[d] TSTOP - TSTART"),
+        ("LIVETIME", (tstop - Q3_TSTART_BKJD) * EXPOSURE_DAYS / CADENCE_DAYS, "[d] TELAPSE multiplied by DEADC"),
+        ("TSTART", Q3_TSTART_BKJD, "observation start time in BJD-BJDREF"),
+        ("TSTOP", tstop, "observation stop time in BJD-BJDREF"),
+        ("DEADC", EXPOSURE_DAYS / CADENCE_DAYS, "deadtime correction"),
+        ("TIMEPIXR", 0.5, "bin time beginning=0 middle=0.5 end=1"),
+        ("TIMEDEL", CADENCE_DAYS, "[d] time resolution of data"),
+        ("BACKAPP", True, "background is subtracted"),
+        ("DEADAPP", True, "deadtime applied"),
+        ("VIGNAPP", True, "vignetting or collimator correction applied"),
+        ("CROWDSAP", 1.0, "Ratio of target flux to total flux in op. ap."),
+        ("FLFRCSAP", round(curve.flux_fraction, 4), "Frac. of target flux w/in the op. aperture"),
+        ("OBJECT", object_name, "string version of target id"),
+        ("KEPLERID", kic, "unique Kepler target identifier"),
+        ("RA_OBJ", round(ra, 6), "[deg] right ascension"),
+        ("DEC_OBJ", round(dec, 6), "[deg] declination"),
+    ):
+        t[key] = (value, comment)
+    aperture_mask = np.ones((5, 7), dtype=np.int32)
+    aperture_mask[1:4, 2:5] = 3  # bit 1: collected, bit 2: in the optimal aperture
+    aperture = fits.ImageHDU(aperture_mask, name="APERTURE")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    fits.HDUList([primary, table, aperture]).writeto(tmp, overwrite=True)
+    os.replace(tmp, path)
+    return path
+
+
+def write_transmission_table(path: Path, spectrum: SyntheticSpectrum, planet_name: str, seed: int) -> Path:
+    """A published-table style transmission spectrum CSV (``#`` comment lines say it is generated)."""
+
+    def write(handle: Any) -> None:
+        handle.write(f"# {planet_name} transmission spectrum (NIRSpec PRISM-like grid, R = 100)\n")
+        handle.write(f"# generated by {GENERATOR}, seed {seed}: scale-height model with schematic bands; "
+                     "not an observation\n")
+        handle.write(f"# scale height {spectrum.scale_height_km:.1f} km, mean molecular weight "
+                     f"{spectrum.mean_molecular_weight:g}, {spectrum.feature_ppm_per_scale_height:.1f} ppm per scale height\n")
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(["wave", "wave_error", "dppm", "dppm_err", "order", "quality"])
+        for w, we, d, de, q in zip(spectrum.wave, spectrum.wave_error, spectrum.dppm, spectrum.dppm_err,
+                                   spectrum.quality, strict=True):
+            writer.writerow([f"{w:.5f}", f"{we:.5f}", f"{d:.2f}", f"{de:.2f}", 1, int(q)])
+
+    _atomic_text(path, write)
+    return path
+
+
+def write_table(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]], comments: Sequence[str] = ()) -> Path:
+    """A plain CSV table (mapping, cross-id and generator truth tables); ``comments`` become ``#`` lines."""
+
+    def write(handle: Any) -> None:
+        for line in comments:
+            handle.write(f"# {line}\n")
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(header)
+        for row in rows:
+            writer.writerow(["" if _missing(v) else v for v in row])
+
+    _atomic_text(path, write)
+    return path
