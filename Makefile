@@ -24,6 +24,11 @@ install: $(VENV)/.installed
 test: install
 	$(PY) -m pytest -q tests
 
+# The main job on the embedded default, offline on CPU: sample -> prepare -> accelerate launch train.py
+# configs/demo_cpu.yaml -> held-out evaluation -> reload -> predict. Everything goes to outputs/demo/.
+demo: install
+	$(PY) -m astrobio_hf.demo --output outputs/demo
+
 lint: install
 	$(VENV)/bin/ruff check astrobio_hf tests
 

@@ -68,7 +68,7 @@ def fixed_modality(table: pa.Table, name: str, shape: tuple[int, ...], present: 
         names = np.asarray(table.column("planet_name").to_pylist(), dtype=object)[present]
         missing = [str(n) for n, null in zip(names, _numpy(rows.is_null()), strict=True) if null]
         raise ValueError(f"{name}_mask is True but {name} is null for {missing}")
-    out[present] = _numpy(rows.flatten()).reshape(-1, out.shape[1])
+    out[present] = _numpy(rows.flatten()).reshape(-1, out.shape[1])  # a copy into writable memory
     return torch.from_numpy(out.reshape(table.num_rows, *shape))
 
 
@@ -93,14 +93,15 @@ def graphs_from_table(table: pa.Table, present: np.ndarray) -> Batch:
         width = int(x_width[node_row]) if n_nodes else 0
         x = x_values[x_at:x_at + n_nodes * width].reshape(n_nodes, width)
         edge_index = e_values[e_at:e_at + 2 * n_edges].reshape(2, n_edges)
-        data = Data(x=torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)),
-                    edge_index=torch.from_numpy(np.ascontiguousarray(edge_index, dtype=np.int64)),
+        # np.array copies: Arrow buffers are read-only and torch wants writable memory
+        data = Data(x=torch.from_numpy(np.array(x, dtype=np.float32)),
+                    edge_index=torch.from_numpy(np.array(edge_index, dtype=np.int64)),
                     num_nodes=int(n_nodes))
         n_attr = int(a_edges[g])
         if n_attr:
             attr_width = int(a_width[edge_row])
             attr = a_values[a_at:a_at + n_attr * attr_width].reshape(n_attr, attr_width)
-            data.edge_attr = torch.from_numpy(np.ascontiguousarray(attr, dtype=np.float32))
+            data.edge_attr = torch.from_numpy(np.array(attr, dtype=np.float32))
             a_at += n_attr * attr_width
             edge_row += n_attr
         x_at += n_nodes * width

@@ -144,6 +144,9 @@ class MultimodalBuildConfig:
     hosts: Sequence[str] | None = None
     max_planets: int | None = None
     max_dataset_bytes: int = 8 * 2**30
+    #: input files that are generated rather than archive data (matched by file name); their provenance entries
+    #: get generated=True. `config_from_data_dir` reads them from a `sample_manifest.json` "generated" list.
+    generated_files: Sequence[str] = ()
 
     def __post_init__(self) -> None:
         if self.preset not in MULTIMODAL_PRESETS:
@@ -635,15 +638,16 @@ def _climate_cubes(config: MultimodalBuildConfig, cat: dict[str, list], insolati
 
 def _cube_stats(config: MultimodalBuildConfig, variables: tuple[str, ...], cubes: list[np.ndarray]
                 ) -> tuple[NormalizationStats, str]:
-    """The model preset's statistics when the variables are the preset's (the datacube physics term undoes the
-    normalisation with them), else statistics of the training split's cubes."""
-    cube_preset = config._cube_preset()
-    if tuple(cube_preset["variable_names"]) == variables:
-        return NormalizationStats(variables, np.asarray(cube_preset["normalization_mean"], dtype=np.float64),
-                                  np.asarray(cube_preset["normalization_std"], dtype=np.float64),
-                                  np.zeros(len(variables), dtype=np.int64), tuple(GENERATED_UNITS.get(v, "")
-                                                                                  for v in variables)), "preset"
+    """Per-variable statistics of the training split's cubes (recorded in the spec; train.py hands them to the
+    datacube config, whose physics term undoes the normalisation with them); the model preset's climatological
+    statistics only when no training planet has a cube."""
     if not cubes:
+        cube_preset = config._cube_preset()
+        if tuple(cube_preset["variable_names"]) == variables:
+            return NormalizationStats(variables, np.asarray(cube_preset["normalization_mean"], dtype=np.float64),
+                                      np.asarray(cube_preset["normalization_std"], dtype=np.float64),
+                                      np.zeros(len(variables), dtype=np.int64),
+                                      tuple(GENERATED_UNITS.get(v, "") for v in variables)), "preset"
         return NormalizationStats(variables, np.zeros(len(variables)), np.ones(len(variables)),
                                   np.zeros(len(variables), dtype=np.int64)), "identity (no training cube)"
     grid = config.cube_grid()
@@ -750,6 +754,7 @@ def build_multimodal_dataset(config: MultimodalBuildConfig
     std = np.maximum(stats.std, 1e-12).reshape(-1, 1, 1, 1, 1)
     no_data_points = 0
 
+    generated_names = {Path(f).name for f in config.generated_files}
     columns: dict[str, dict[str, list]] = {s: defaultdict(list) for s in DEFAULT_SPLITS}
     for i in range(n):
         col = columns[assignment[host_keys[i]]]
@@ -798,7 +803,7 @@ def build_multimodal_dataset(config: MultimodalBuildConfig
         col["text"].append(texts[i])
         col["habitability"].append(habitability[i])
         col["hz_class"].append(hz_class[i])
-        col["provenance"].append(prov)
+        col["provenance"].append(_mark_generated(prov, generated_names))
 
     features = spec.features()
     # a split that got no host (tiny selections) is left out: datasets cannot load an empty saved split
@@ -858,7 +863,16 @@ DATA_DIR_LAYOUT: dict[str, str] = {
     "spectra/": "spectrum files; those not in the map are matched by the target name in their metadata",
     "climate/climate_map.csv": "planet_name,file[,variables] NetCDF files (used with climate 'files'/'generate')",
     "metabolic/graph_map.csv": "planet_name,file metabolic models (optional)",
+    "sample_manifest.json": "{\"generated\": [files...]}: inputs that are generated, flagged in provenance (optional)",
 }
+
+
+def _mark_generated(provenance: list[dict], generated_names: set[str]) -> list[dict]:
+    """Flag provenance entries whose file is one of the declared generated inputs."""
+    if not generated_names:
+        return provenance
+    return [{**entry, "generated": entry["generated"] or Path(entry["file"] or "").name in generated_names}
+            for entry in provenance]
 
 
 def config_from_data_dir(data_dir: str | os.PathLike, **overrides: Any) -> MultimodalBuildConfig:
@@ -884,6 +898,12 @@ def config_from_data_dir(data_dir: str | os.PathLike, **overrides: Any) -> Multi
         found["climate_map"] = root / "climate" / "climate_map.csv"
     if (root / "metabolic" / "graph_map.csv").is_file():
         found["graph_map"] = root / "metabolic" / "graph_map.csv"
+    manifest = root / "sample_manifest.json"
+    if manifest.is_file():
+        try:
+            found["generated_files"] = tuple(json.loads(manifest.read_text())["generated"])
+        except (json.JSONDecodeError, KeyError, TypeError) as error:
+            raise MultimodalBuildError(f"{manifest}: no readable 'generated' list ({error})") from error
     found.update({k: v for k, v in overrides.items() if v is not None})
     return MultimodalBuildConfig(**found)
 

@@ -29,7 +29,7 @@ from ..models import (
     AstroMultimodalConfig,
     AstroMultimodalModel,
 )
-from ..models.presets import build_config
+from ..models.presets import build_config, get_preset
 from .arguments import DataArguments, ModelArguments
 from .metrics import habitability_metrics
 
@@ -120,9 +120,31 @@ def _spec_overrides(spec: MultimodalSpec) -> dict[str, Any]:
     }
 
 
-def _cube_grid(spec: MultimodalSpec) -> dict[str, int]:
+def datacube_fields(spec: MultimodalSpec) -> dict[str, Any]:
+    """Datacube config fields that must follow the dataset: the grid, and (when the spec records them) the variables,
+    pressure levels and the normalisation statistics the physics term needs to return to physical units."""
     v, t, z, y, x = spec.climate_cube_shape
-    return {"num_variables": v, "num_time": t, "num_levels": z, "num_lat": y, "num_lon": x}
+    fields: dict[str, Any] = {"num_variables": v, "num_time": t, "num_levels": z, "num_lat": y, "num_lon": x}
+    cube = spec.extra.get("climate_cube") or {}
+    variables = list(cube.get("variables") or [])
+    if len(variables) == v:
+        fields["variable_names"] = variables
+        stats = (cube.get("normalisation") or {}).get("variables") or {}
+        if all(name in stats for name in variables):
+            fields["normalization_mean"] = [float(stats[name]["mean"]) for name in variables]
+            fields["normalization_std"] = [float(stats[name]["std"]) for name in variables]
+        fields["nonnegative_variables"] = [name for name in ("hus",) if name in variables]
+        fields["temperature_variable"] = "ta" if "ta" in variables else None
+    if len(cube.get("levels_hpa") or []) == z:
+        fields["pressure_levels"] = [float(p) for p in cube["levels_hpa"]]
+    return fields
+
+
+def _from_spec(preset: str, spec: MultimodalSpec) -> dict[str, Any]:
+    """Config overrides that make a fresh multimodal model fit a prepared dataset."""
+    preset_kwargs = get_preset(preset).config_kwargs
+    return {**_spec_overrides(spec),
+            "datacube_config": {**preset_kwargs.get("datacube_config", {}), **datacube_fields(spec)}}
 
 
 def build_task(model_args: ModelArguments, data_args: DataArguments) -> TrainingTask:
@@ -136,7 +158,8 @@ def build_task(model_args: ModelArguments, data_args: DataArguments) -> Training
     kind = model_args.model_type
 
     if kind == "multimodal":
-        model = build_model(model_args)
+        preset = model_args.preset or DEFAULT_PRESETS[kind]
+        model = build_model(model_args, extra_config=None if model_args.model_name_or_path else _from_spec(preset, spec))
         spec.check_model_config(model.config)
         return TrainingTask(
             model=model, train_dataset=_arrow(train), eval_dataset=_arrow(evaluation),
@@ -154,7 +177,7 @@ def build_task(model_args: ModelArguments, data_args: DataArguments) -> Training
         )
     if kind == "datacube":
         keep = lambda rows: rows["climate_cube_mask"]  # noqa: E731
-        model = build_model(model_args)
+        model = build_model(model_args, extra_config=None if model_args.model_name_or_path else datacube_fields(spec))
         if tuple(model.config.grid_shape) != tuple(spec.climate_cube_shape):
             raise ValueError(f"datacube config grid {model.config.grid_shape} differs from the dataset's cubes "
                              f"{spec.climate_cube_shape}; pass --config_overrides with the dataset grid.")
