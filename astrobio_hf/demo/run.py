@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from .sample import NAMED_PLANETS, describe_sample, write_demo_sample
+from .sample import describe_sample, write_demo_sample
 
 REPO = Path(__file__).resolve().parents[2]
 OFFLINE = {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "WANDB_MODE": "offline",
