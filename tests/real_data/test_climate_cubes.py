@@ -290,3 +290,30 @@ def test_variable_without_lat_lon_axis(climate_dir: Path) -> None:
     # time_bnds has a 'bnds' dimension of size 2 that is no climate axis.
     with pytest.raises(ClimateCubeError, match=rf"{GISS}.*'time_bnds'.*dimension 'bnds'"):
         load_climate_cube(climate_dir / GISS, ["time_bnds"], grid)
+
+
+def test_default_fill_value_without_a_fill_attribute_is_missing(tmp_path):
+    """Values equal to netCDF's default fill, in a variable that declares no _FillValue, are treated as missing."""
+    from astrobio_hf.data.modalities.climate_cubes import NETCDF_DEFAULT_FILL, CubeGrid, load_climate_cube
+
+    path = tmp_path / "fill.nc"
+    with netCDF4.Dataset(path, "w") as nc:
+        for dim, size in (("time", 1), ("plev", 2), ("lat", 2), ("lon", 2)):
+            nc.createDimension(dim, size)
+        for name, values, attrs in (("plev", [100000.0, 50000.0], {"units": "Pa", "axis": "Z", "positive": "down"}),
+                                    ("lat", [-45.0, 45.0], {"units": "degrees_north"}),
+                                    ("lon", [0.0, 180.0], {"units": "degrees_east"})):
+            var = nc.createVariable(name, "f8", (name,))
+            var[:] = values
+            var.setncatts(attrs)
+        t = nc.createVariable("time", "f8", ("time",))
+        t[:] = [0.0]
+        t.units = "days since 2000-01-01"
+        ta = nc.createVariable("ta", "f4", ("time", "plev", "lat", "lon"), fill_value=False)
+        ta[:] = [[[[NETCDF_DEFAULT_FILL, 280.0], [281.0, 282.0]], [[250.0, 251.0], [252.0, 253.0]]]]
+        ta.units = "K"
+    grid = CubeGrid(n_time=1, levels_hpa=(1000.0, 500.0), lat=(-45.0, 45.0), lon=(0.0, 180.0))
+    cube = load_climate_cube(path, ["ta"], grid)
+    assert np.isnan(cube.data[0, 0, 0, 0, 0])
+    assert np.nanmax(cube.data) < 300.0  # the fill value never reaches the cube as a temperature
+    assert cube.data[0, 0, 1, 1, 1] == pytest.approx(253.0)

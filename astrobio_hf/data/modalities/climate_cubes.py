@@ -478,6 +478,19 @@ def _check_classic_not_truncated(path: Path) -> None:
     nc.close()
 
 
+# netCDF's default fill value for floats; files that never set _FillValue still hold it where nothing was written
+NETCDF_DEFAULT_FILL = 9.969209968386869e36
+
+
+def _mask_default_fill(da: xr.DataArray, raw: xr.DataArray) -> xr.DataArray:
+    """Mask netCDF's default fill value when the variable declares no _FillValue/missing_value (xarray leaves it as
+    data: several CMIP6 files mark below-ground levels this way)."""
+    declared = {"_FillValue", "missing_value"} & (set(raw.attrs) | set(raw.encoding))
+    if declared:
+        return da
+    return da.where(np.abs(da) < NETCDF_DEFAULT_FILL * 0.99)
+
+
 def _open_dataset(path: Path) -> xr.Dataset:
     """Open a NetCDF file with xarray's netCDF4 engine; unreadable files raise ClimateCubeError."""
     if not path.is_file():
@@ -547,6 +560,7 @@ def load_climate_cube(
                 raise ClimateCubeError(
                     f"{source}: cannot read data of variable {name!r} (truncated or corrupt file?): {exc}"
                 ) from exc
+            da = _mask_default_fill(da, ds[name])
 
             if "lev" in roles:
                 lev_units = _coord_attrs(ds, roles["lev"]).get("units")
