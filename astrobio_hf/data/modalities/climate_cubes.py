@@ -371,18 +371,32 @@ def _select_time(
 def _interp_axis(
     da: xr.DataArray, dim: str, source_coord: np.ndarray, target: np.ndarray, extrapolation: Extrapolation
 ) -> xr.DataArray:
-    """Linear interpolation of ``da`` along ``dim`` (source coordinate ascending) onto ``target`` values."""
-    da = da.assign_coords({dim: source_coord})
+    """Linear interpolation of ``da`` along ``dim`` (source coordinate ascending) onto ``target`` values.
+
+    Written with explicit neighbour weights rather than ``DataArray.interp``: scipy's interpolators turn a single
+    missing value (e.g. a below-ground level) into NaN across the whole output, while here a missing value only
+    affects the targets that really lie next to it, and a target on a source point takes that point's value.
+    """
     if extrapolation == "clamp":
         target = np.clip(target, source_coord[0], source_coord[-1])
+    target = np.asarray(target, dtype=np.float64)
+    outside = (target < source_coord[0] - 1e-9) | (target > source_coord[-1] + 1e-9)
     if source_coord.size == 1:
         # One source point: linear interpolation is undefined; the value holds only at that point.
         hit = np.isclose(target, source_coord[0], rtol=0.0, atol=1e-6) | (extrapolation == "clamp")
         out = da.isel({dim: np.zeros(target.size, dtype=int)})
-        out = out.where(xr.DataArray(hit, dims=dim))
-    else:
-        out = da.interp({dim: target}, method="linear")
-    return out.drop_vars(dim)
+        return out.where(xr.DataArray(hit, dims=dim)).drop_vars(dim, errors="ignore")
+    upper = np.clip(np.searchsorted(source_coord, target, side="left"), 1, source_coord.size - 1)
+    lower = upper - 1
+    weight = (target - source_coord[lower]) / (source_coord[upper] - source_coord[lower])
+    weight = np.where(np.isclose(weight, 0.0, atol=1e-9), 0.0, np.where(np.isclose(weight, 1.0, atol=1e-9), 1.0,
+                                                                        weight))
+    below = da.isel({dim: lower}).drop_vars(dim, errors="ignore")
+    above = da.isel({dim: upper}).drop_vars(dim, errors="ignore")
+    w = xr.DataArray(weight, dims=dim)
+    mixed = below * (1.0 - w) + above * w
+    out = xr.where(w == 0.0, below, xr.where(w == 1.0, above, mixed))
+    return out.where(xr.DataArray(~outside, dims=dim))
 
 
 def _prepare_longitudes(source_lon: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, bool]:
