@@ -52,6 +52,7 @@ from .tabular import Column, RawTable, convert_columns, rows
 from .tap import (
     adql_identifier,
     adql_string,
+    check_search_options,
     cone_condition,
     datalink_file_url,
     read_datalink,
@@ -121,13 +122,7 @@ class EsoArchiveConfig(ArchiveBuilderConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        cone = (self.ra, self.dec, self.radius)
-        if any(v is not None for v in cone) and any(v is None for v in cone):
-            raise ValueError("eso_archive: a cone needs all of ra, dec and radius (degrees)")
-        if self.top is not None and int(self.top) <= 0:
-            raise ValueError("eso_archive: top must be a positive row count")
-        if int(self.max_files) < 0:
-            raise ValueError("eso_archive: max_files must be >= 0")
+        check_search_options("eso_archive", self.ra, self.dec, self.radius, self.top, self.max_files)
 
 
 def obscore_query(config: EsoArchiveConfig) -> str:

@@ -47,7 +47,7 @@ from .observatory import (
     spectrum_columns,
 )
 from .tabular import Column, convert_columns, rows
-from .tap import adql_string, cone_condition, read_tap_answer, tap_sync_request, where_clause
+from .tap import adql_string, check_search_options, cone_condition, read_tap_answer, tap_sync_request, where_clause
 
 TAP_PATH = "TAP/sync"
 GETKOA_PATH = "cgi-bin/getKOA/nph-getKOA"
@@ -105,13 +105,7 @@ class KeckKoaConfig(ArchiveBuilderConfig):
             value = getattr(self, name)
             if value is not None and not _DATE.match(str(value)):
                 raise ValueError(f"keck_koa: {name} must be YYYY-MM-DD, got {value!r}")
-        cone = (self.ra, self.dec, self.radius)
-        if any(v is not None for v in cone) and any(v is None for v in cone):
-            raise ValueError("keck_koa: a cone needs all of ra, dec and radius (degrees)")
-        if self.top is not None and int(self.top) <= 0:
-            raise ValueError("keck_koa: top must be a positive row count")
-        if int(self.max_files) < 0:
-            raise ValueError("keck_koa: max_files must be >= 0")
+        check_search_options("keck_koa", self.ra, self.dec, self.radius, self.top, self.max_files)
 
 
 def koa_query(config: KeckKoaConfig) -> str:

@@ -55,6 +55,18 @@ def cone_condition(ra_column: str, dec_column: str, ra_deg: float, dec_deg: floa
             f"CIRCLE('ICRS', {ra!r}, {dec!r}, {radius!r})) = 1")
 
 
+def check_search_options(source: str, ra: float | None, dec: float | None, radius: float | None,
+                         top: int | None, max_files: int) -> None:
+    """The checks every TAP search config shares: a whole cone or none, a positive row cap, no negative file count."""
+    cone = (ra, dec, radius)
+    if any(v is not None for v in cone) and any(v is None for v in cone):
+        raise ValueError(f"{source}: a cone needs all of ra, dec and radius (degrees)")
+    if top is not None and int(top) <= 0:
+        raise ValueError(f"{source}: top must be a positive row count")
+    if int(max_files) < 0:
+        raise ValueError(f"{source}: max_files must be >= 0")
+
+
 def where_clause(conditions: Iterable[str]) -> str:
     """`` WHERE a AND b`` for the non-empty conditions (each parenthesised), or an empty string."""
     parts = [f"({c})" for c in conditions if c]
