@@ -78,6 +78,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=6, help="alternating A/B rounds")
     parser.add_argument("--steps", type=int, default=3, help="timed training steps per model per round")
     parser.add_argument("--matmul-size", type=int, default=2048)
+    parser.add_argument("--bf16-rounds", type=int, default=None,
+                        help="rounds for bf16 autocast (default: --rounds); CPUs without native bf16 matmul "
+                             "(no AVX-512 BF16 / AMX) run bf16 an order of magnitude slower")
+    parser.add_argument("--bf16-matmul-size", type=int, default=None, help="matmul size of the bf16 peak probe")
     parser.add_argument("--quick", action="store_true", help="tiny preset and sizes: a smoke test of the script")
     parser.add_argument("--write", action="store_true", help="update this script's section of benchmarks/RESULTS.md")
     args = parser.parse_args(argv)
@@ -92,10 +96,12 @@ def main(argv: list[str] | None = None) -> int:
     for label, bf16 in (("fp32", False), ("bf16 autocast", True)):
         steps = {"AstroLLM": train_step_fn(astro, args.batch, args.seq, bf16),
                  "Llama": train_step_fn(llama, args.batch, args.seq, bf16)}
-        for step in list(steps.values()) * 2:  # warm-up: allocations, optimizer state, kernel selection
+        for step in list(steps.values()) * (1 if bf16 else 2):  # warm-up: allocations, optimizer state, kernels
             step()
-        times = interleaved(steps, args.rounds, args.steps)
-        peak = matmul_peak(torch.bfloat16 if bf16 else torch.float32, args.matmul_size, repeats=3)
+        rounds = (args.bf16_rounds or args.rounds) if bf16 else args.rounds
+        times = interleaved(steps, rounds, args.steps)
+        size = (args.bf16_matmul_size or args.matmul_size) if bf16 else args.matmul_size
+        peak = matmul_peak(torch.bfloat16 if bf16 else torch.float32, size, repeats=3)
         tps = {name: tokens / median(t) for name, t in times.items()}
         for name in steps:
             achieved = flops * tps[name] / tokens
@@ -104,7 +110,8 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(f"| {label} | **ratio AstroLLM / Llama** | **{tps['AstroLLM'] / tps['Llama']:.3f}** | | | |")
     body = "\n".join([
         f"Preset `{args.preset}` ({num_params:,} parameters), batch {args.batch} x {args.seq} tokens, "
-        f"{args.rounds} alternating rounds of {args.steps} steps (median). Step = forward + backward + AdamW; "
+        f"{args.rounds} (fp32) / {args.bf16_rounds or args.rounds} (bf16) alternating rounds of {args.steps} steps "
+        "(median). Step = forward + backward + AdamW; "
         "synthetic random token ids. FLOPs/step = 6 N tokens + 12 L S (heads x head_dim) tokens "
         f"(PaLM; N excludes the input embedding) = {flops / 1e9:.2f} GFLOP.",
         "",
