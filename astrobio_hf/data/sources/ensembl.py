@@ -38,8 +38,8 @@ import pyarrow.csv as pacsv
 
 from ..download import redact_url, request_fingerprint, resolve_base_url
 from .base import ArchiveBuilder, ArchiveBuilderConfig, DownloadRequest
+from .biofiles import first_text, iter_records, open_binary, open_text, stem_suffix
 from .errors import SourceFormatError
-from .ncbi_genbank import LineCountingReader, biopython_errors, first_text, open_binary, open_text, stem_suffix
 from .tabular import Column, RawTable, convert_columns, rows
 
 FTP_URL = "https://ftp.ensembl.org/pub"
@@ -400,19 +400,11 @@ class Ensembl(ArchiveBuilder):
     def _parse_fasta(self, path: Path) -> Iterator[dict[str, Any]]:
         from Bio import SeqIO
 
-        where = ["entry 1"]
-        count = 0
-        with open_text(path) as raw:
-            reader = LineCountingReader(raw)
-            with biopython_errors(self.SOURCE, path, reader, "FASTA entry", where):
-                for record in SeqIO.parse(reader, "fasta"):
-                    count += 1
-                    where[0] = f"entry {count} ({record.id})"
-                    if len(record.seq) == 0:
-                        raise self.error(path, f"{where[0]}, near line {reader.line}", "entry has no sequence")
-                    yield self._fasta_row(record, path, where[0])
-        if count == 0:
-            raise self.error(path, "", "no FASTA entries")
+        for where, record, reader in iter_records(self.SOURCE, path, lambda h: SeqIO.parse(h, "fasta"), "FASTA entry",
+                                                  empty_message="no FASTA entries"):
+            if len(record.seq) == 0:
+                raise self.error(path, f"{where}, near line {reader.line}", "entry has no sequence")
+            yield self._fasta_row(record, path, where)
 
     def _fasta_row(self, record: Any, path: Path, where: str) -> dict[str, Any]:
         """Ensembl FASTA header: ``>ENSP... pep chromosome:GRCh38:MT:14747:15887:1 gene:ENSG... ...

@@ -27,25 +27,22 @@ UniProt) share: gzip-aware opening, a line-counting reader so Biopython errors c
 
 from __future__ import annotations
 
-import contextlib
 import datetime as _dt
-import gzip
-import io
 import json
 import logging
 import os
 import re
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import datasets
 
 from ..download import HttpClient, Secrets, join_url, read_token, redact_url, request_fingerprint
 from ..modalities.organism_networks import InvalidECNumberError, normalize_ec
 from .base import ArchiveBuilder, ArchiveBuilderConfig
+from .biofiles import first_text, iter_records, stem_suffix
 from .errors import SourceFormatError
 
 logger = logging.getLogger(__name__)
@@ -87,124 +84,6 @@ FEATURES: dict[str, Any] = {
     "protein_ids": datasets.Sequence(datasets.Value("string")),  # CDS /protein_id, feature order
     "dbxrefs": datasets.Sequence(datasets.Value("string")),      # DBLINK (Project:..., BioSample:...)
 }
-
-
-# --------------------------------------------------------------------------- shared Biopython reading helpers
-
-
-class LineCountingReader(io.TextIOBase):
-    """A text handle that counts the lines handed out, so a parser error can name the line it reached."""
-
-    def __init__(self, handle: IO[str]) -> None:
-        super().__init__()
-        self._handle = handle
-        self.line = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readline(self, size: int = -1) -> str:  # type: ignore[override]
-        text = self._handle.readline(size)
-        self.line += text.count("\n") or (1 if text else 0)
-        return text
-
-    def read(self, size: int | None = -1) -> str:
-        text = self._handle.read(-1 if size is None else size)
-        self.line += text.count("\n")
-        return text
-
-    def __next__(self) -> str:
-        text = self.readline()
-        if not text:
-            raise StopIteration
-        return text
-
-    def __iter__(self) -> LineCountingReader:
-        return self
-
-
-# Builder modules are patched by ``datasets`` for streaming when a builder is created (module-level ``open``
-# becomes fsspec's ``xopen``, ``gzip.open`` its ``xgzip_open``, which leaves the file handle open): local files
-# are therefore opened with ``io.open`` and ``gzip.GzipFile``, which it does not replace.
-
-
-def is_gzip(path: Path) -> bool:
-    """Whether the file starts with the gzip magic bytes (``.gz`` downloads, whatever their name)."""
-    with io.open(path, "rb") as fh:  # noqa: UP020 (see above)
-        return fh.read(2) == b"\x1f\x8b"
-
-
-def open_text(path: Path) -> IO[str]:
-    """The file as strict UTF-8 text, gunzipped when it is gzip data."""
-    if is_gzip(path):
-        return io.TextIOWrapper(gzip.GzipFile(filename=path, mode="rb"), encoding="utf-8", errors="strict")
-    return io.open(path, encoding="utf-8", errors="strict")  # noqa: UP020
-
-
-def open_binary(path: Path) -> IO[bytes]:
-    """The file's bytes, gunzipped when it is gzip data (for parsers that want binary, e.g. XML)."""
-    return gzip.GzipFile(filename=path, mode="rb") if is_gzip(path) else io.open(path, "rb")  # noqa: UP020
-
-
-def first_text(path: Path, source: str, size: int = 4096) -> str:
-    """The first characters of the (possibly gzipped) file, stripped; errors name the file."""
-    try:
-        with open_binary(path) as fh:
-            head = fh.read(size)
-    except (OSError, EOFError) as exc:
-        raise SourceFormatError(source, str(path), "", f"cannot read file: {exc}") from None
-    text = head.decode("utf-8", "replace").lstrip("\ufeff").lstrip()
-    if not text:
-        raise SourceFormatError(source, str(path), "line 1", "file is empty")
-    return text
-
-
-def stem_suffix(path: Path) -> str:
-    """The suffix that names the format, ignoring a trailing ``.gz`` (``x.faa.gz`` -> ``.faa``)."""
-    name = path.name.lower()
-    name = name[:-3] if name.endswith(".gz") else name
-    return Path(name).suffix
-
-
-@contextlib.contextmanager
-def biopython_errors(source: str, path: Path, reader: LineCountingReader | None, what: str,
-                     where: list[str]) -> Iterator[None]:
-    """Run a Biopython parse; its errors and parser warnings become one :class:`SourceFormatError`.
-
-    Biopython only *warns* on some damage (a truncated record without ``//``, an unparsable feature
-    location) and would return a silently wrong record; here every ``BiopythonParserWarning`` is an
-    error. ``where`` holds the current record's description (updated by the caller as it goes);
-    the reader's line count adds the line the parser had reached.
-    """
-    from Bio import BiopythonParserWarning
-
-    def location() -> str:
-        parts = [w for w in where if w]
-        if reader is not None and reader.line:
-            parts.append(f"near line {reader.line}")
-        return ", ".join(parts)
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", BiopythonParserWarning)
-        try:
-            yield
-        except SourceFormatError:
-            raise
-        except UnicodeDecodeError as exc:
-            raise SourceFormatError(source, str(path), location(),
-                                    f"not valid UTF-8 text (byte 0x{exc.object[exc.start:exc.end].hex()})") from None
-        except BiopythonParserWarning as exc:
-            raise SourceFormatError(source, str(path), location(), f"bad {what}: {_one_line(exc)}") from None
-        except (ValueError, AssertionError, IndexError, KeyError, EOFError, OSError, SyntaxError) as exc:
-            # Biopython's parsers raise these plain types on malformed input (SwissProtParserError is a
-            # ValueError; ParseError from ElementTree a SyntaxError); gzip raises EOFError/OSError.
-            raise SourceFormatError(source, str(path), location(),
-                                    f"bad {what}: {type(exc).__name__}: {_one_line(exc)}") from None
-
-
-def _one_line(exc: BaseException, limit: int = 300) -> str:
-    text = " ".join(str(exc).split())
-    return text if len(text) <= limit else text[:limit] + " ..."
 
 
 def split_fasta_id(first_word: str) -> str:
@@ -386,19 +265,10 @@ class NcbiGenbank(ArchiveBuilder):
     def _parse_genbank(self, path: Path) -> Iterator[dict[str, Any]]:
         from Bio import SeqIO
 
-        where = ["record 1"]
-        count = 0
-        with open_text(path) as raw:
-            reader = LineCountingReader(raw)
-            with biopython_errors(self.SOURCE, path, reader, "GenBank record", where):
-                for record in SeqIO.parse(reader, "genbank"):
-                    count += 1
-                    where[0] = f"record {count} ({record.id})"
-                    row = self._genbank_row(record, path, where[0])
-                    where[0] = f"record {count + 1} (after {record.id})"
-                    yield row
-        if count == 0:
-            raise self.error(path, "", "no GenBank records (expected LOCUS ... // blocks)")
+        for where, record, _ in iter_records(self.SOURCE, path, lambda h: SeqIO.parse(h, "genbank"), "GenBank record",
+                                             unit="record",
+                                             empty_message="no GenBank records (expected LOCUS ... // blocks)"):
+            yield self._genbank_row(record, path, where)
 
     def _genbank_row(self, record: Any, path: Path, where: str) -> dict[str, Any]:
         ann = record.annotations
@@ -463,39 +333,31 @@ class NcbiGenbank(ArchiveBuilder):
         from Bio import SeqIO
 
         molecule = FASTA_SUFFIXES.get(stem_suffix(path))
-        where = ["entry 1"]
-        count = 0
-        with open_text(path) as raw:
-            reader = LineCountingReader(raw)
-            with biopython_errors(self.SOURCE, path, reader, "FASTA entry", where):
-                for record in SeqIO.parse(reader, "fasta"):
-                    count += 1
-                    where[0] = f"entry {count} ({record.id})"
-                    if len(record.seq) == 0:
-                        raise self.error(path, f"{where[0]}, near line {reader.line}", "entry has no sequence")
-                    accession_version = split_fasta_id(record.id)
-                    accession, version = accession_and_version(accession_version)
-                    definition, organism = fasta_description(record)
-                    yield {
-                        **dict.fromkeys(FEATURES),
-                        "record_type": "fasta",
-                        "id": accession_version,
-                        "accession": accession,
-                        "version": version,
-                        "name": record.id,
-                        "definition": definition,
-                        "organism": organism,
-                        "taxonomy": [],
-                        "molecule_type": molecule,
-                        "length": len(record.seq),
-                        "sequence": str(record.seq) if self.config.include_sequence else None,
-                        "ec_numbers": [],
-                        "products": [],
-                        "protein_ids": [],
-                        "dbxrefs": [],
-                    }
-        if count == 0:
-            raise self.error(path, "", "no FASTA entries")
+        for where, record, reader in iter_records(self.SOURCE, path, lambda h: SeqIO.parse(h, "fasta"),
+                                                  "FASTA entry", empty_message="no FASTA entries"):
+            if len(record.seq) == 0:
+                raise self.error(path, f"{where}, near line {reader.line}", "entry has no sequence")
+            accession_version = split_fasta_id(record.id)
+            accession, version = accession_and_version(accession_version)
+            definition, organism = fasta_description(record)
+            yield {
+                **dict.fromkeys(FEATURES),
+                "record_type": "fasta",
+                "id": accession_version,
+                "accession": accession,
+                "version": version,
+                "name": record.id,
+                "definition": definition,
+                "organism": organism,
+                "taxonomy": [],
+                "molecule_type": molecule,
+                "length": len(record.seq),
+                "sequence": str(record.seq) if self.config.include_sequence else None,
+                "ec_numbers": [],
+                "products": [],
+                "protein_ids": [],
+                "dbxrefs": [],
+            }
 
 
 def read_env_email() -> str | None:

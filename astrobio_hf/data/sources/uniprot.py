@@ -40,7 +40,7 @@ import datasets
 from ..download import HttpClient, join_url, request_fingerprint
 from ..modalities.organism_networks import InvalidECNumberError, normalize_ec
 from .base import ArchiveBuilder, ArchiveBuilderConfig
-from .ncbi_genbank import LineCountingReader, biopython_errors, first_text, open_binary, open_text
+from .biofiles import biopython_errors, first_text, iter_records, open_binary
 from .tabular import Column, convert_columns, decode_utf8, read_csv_strings, rows
 
 logger = logging.getLogger(__name__)
@@ -220,18 +220,12 @@ class Uniprot(ArchiveBuilder):
     def _parse_swissprot(self, path: Path) -> Iterator[dict[str, Any]]:
         from Bio import SwissProt
 
-        where = ["entry 1"]
-        count = 0
-        with open_text(path) as raw:
-            reader = LineCountingReader(raw)
-            with biopython_errors(self.SOURCE, path, reader, "Swiss-Prot entry", where):
-                for record in SwissProt.parse(reader):
-                    count += 1
-                    accession = record.accessions[0] if record.accessions else record.entry_name
-                    where[0] = f"entry {count} ({accession})"
-                    row = self._swissprot_row(record, path, where[0])
-                    where[0] = f"entry {count + 1} (after {accession})"
-                    yield row
+        def accession(record: Any) -> str:
+            return record.accessions[0] if record.accessions else record.entry_name
+
+        for where, record, _ in iter_records(self.SOURCE, path, SwissProt.parse, "Swiss-Prot entry",
+                                             record_id=accession):
+            yield self._swissprot_row(record, path, where)
 
     def _swissprot_row(self, record: Any, path: Path, where: str) -> dict[str, Any]:
         # Bio.SwissProt leaves the DE lines as one string: names and EC= are picked out with two regexes.
@@ -312,15 +306,8 @@ class Uniprot(ArchiveBuilder):
     def _parse_fasta(self, path: Path) -> Iterator[dict[str, Any]]:
         from Bio import SeqIO
 
-        where = ["entry 1"]
-        count = 0
-        with open_text(path) as raw:
-            reader = LineCountingReader(raw)
-            with biopython_errors(self.SOURCE, path, reader, "FASTA entry", where):
-                for record in SeqIO.parse(reader, "fasta"):
-                    count += 1
-                    where[0] = f"entry {count} ({record.id})"
-                    yield self._fasta_row(record, path, f"{where[0]}, near line {reader.line}")
+        for where, record, reader in iter_records(self.SOURCE, path, lambda h: SeqIO.parse(h, "fasta"), "FASTA entry"):
+            yield self._fasta_row(record, path, f"{where}, near line {reader.line}")
 
     def _fasta_row(self, record: Any, path: Path, where: str) -> dict[str, Any]:
         parts = record.id.split("|")
