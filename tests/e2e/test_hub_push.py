@@ -34,8 +34,8 @@ from tests.helpers.hub_server import GUARD_MARKER, LoopbackHub
 
 pytestmark = pytest.mark.timeout(300)
 
-TOKEN = "hf_loopbackWriteToken0123456789abcdef"
-WRONG_TOKEN = "hf_thisTokenIsNotKnownToTheHub987654"
+TOKEN = "hf_loopback_write_token_0123456789abcdef"
+WRONG_TOKEN = "hf_this_token_is_not_known_to_the_hub_987654"
 ORG = "astro-org"
 PYTHON = sys.executable
 CLI = str(Path(sys.executable).with_name("astrobio-hf"))

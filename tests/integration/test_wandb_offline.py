@@ -5,7 +5,7 @@ from __future__ import annotations
 from tests.helpers.multimodal_rows import write_dataset
 from tests.helpers.train_runs import run_train, train_args
 
-SECRETS = {"HF_TOKEN": "hf_fakeSecretTokenForTheTest000000000000", "WANDB_API_KEY": "0123456789abcdef" * 2 + "0f0f0f0f",
+SECRETS = {"HF_TOKEN": "hf_fake_secret_token_for_the_test_0000000000", "WANDB_API_KEY": "0123456789abcdef" * 2 + "0f0f0f0f",
            "NCBI_API_KEY": "ncbiSecretKey12345"}
 
 
