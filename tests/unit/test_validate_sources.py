@@ -147,7 +147,7 @@ def test_sample_parse_on_real_folders(capsys, real_data_dir):
     assert rc == 0
     samples = {k: r["sample"] for k, r in by_source(out).items()}
     assert all(s["status"] == "ok" for s in samples.values()), samples
-    got = {k: (Path(s["file"]).relative_to(real_data_dir).as_posix(), s["rows"]) for k, s in samples.items()}
+    got = {k: (Path(s["file"]).resolve().relative_to(real_data_dir.resolve()).as_posix(), s["rows"]) for k, s in samples.items()}
     assert got == {
         "exoplanets_org": ("exoplanets_org/exoplanet_orbit_database.csv", 1),  # HD 209458 b
         # PH957_e.fits (first in order) is the error companion: 0 records, so the flux file is the sample
