@@ -18,20 +18,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def config_options(pairs: list[str]) -> dict[str, object]:
-    """``["table=toi", "top=10"]`` -> ``{"table": "toi", "top": 10}`` (integers converted)."""
-    out: dict[str, object] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise ValueError(f"--config expects KEY=VALUE, got {pair!r}")
-        out[key.strip()] = int(value) if value.strip().lstrip("-").isdigit() else value
-    return out
-
-
 def run(args: argparse.Namespace) -> int:
     from ..data.prepare import inspect_file
     from ..data.sources import SOURCE_PATHS, SourceFormatError, SourceNotAvailable
+    from .prepare import config_options
 
     if args.source not in SOURCE_PATHS:
         print(f"error: unknown source {args.source!r}; known: {', '.join(SOURCE_PATHS)}", file=sys.stderr)
