@@ -26,7 +26,7 @@ from tests.helpers.hub_server import GUARD_MARKER, LoopbackHub
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCRIPTS = REPO_ROOT / "data_scripts"
 SECRET = "mast-secret-value-0123456789"
-HUB_TOKEN = "hf_loopbackDatasetToken0123456789abcd"
+HUB_TOKEN = "hf_loopback_dataset_token_0123456789abcd"
 
 
 def run_cli(capsys, *argv: str) -> tuple[int, str]:
