@@ -57,12 +57,12 @@ def _full_params(model) -> dict[str, torch.Tensor]:
 def _sharded_model_and_optimizer(seed: int):
     from torch.distributed.fsdp import fully_shard
 
-    from astrobio_hf.models.llm.modeling_astro_llm import AstroLLMDecoderLayer
+    from transformers.models.llama.modeling_llama import LlamaDecoderLayer
     from astrobio_hf.training.optimizers import create_optimizer
 
     model = build_tiny_model(seed)
     for module in model.modules():
-        if isinstance(module, AstroLLMDecoderLayer):
+        if isinstance(module, LlamaDecoderLayer):
             fully_shard(module)
     fully_shard(model)
     optimizer = create_optimizer(model, "adamw_bnb_8bit", lr=SETUP["lr"], weight_decay=SETUP["weight_decay"],

@@ -3,61 +3,29 @@
 from __future__ import annotations
 
 from huggingface_hub.dataclasses import strict
-from transformers import PreTrainedConfig
-from transformers.modeling_rope_utils import RopeParameters
+from transformers import LlamaConfig
 
 
 @strict
-class AstroLLMConfig(PreTrainedConfig):
-    """Configuration of [`AstroLLMForCausalLM`].
+class AstroLLMConfig(LlamaConfig):
+    """Configuration of [`AstroLLMForCausalLM`]: `LlamaConfig` plus the evidence projector.
 
-    The fields are LlamaConfig's (same names, same meaning) so Llama-family checkpoints load unchanged, plus the
-    evidence projector: `evidence_dim` is the width of a fused multimodal embedding and `num_evidence_tokens` the
-    number of prefix embeddings it becomes (0 disables the projector). Defaults describe a small model; the named
-    sizes, up to the 13B seed size, are in `astrobio_hf.models.presets`.
+    Every Llama field is inherited (same names, same meaning), so Llama-family checkpoints load unchanged. Ours:
+    `evidence_dim` is the width of a fused multimodal embedding and `num_evidence_tokens` the number of prefix
+    embeddings it becomes (0 disables the projector). Defaults describe a small model; the named sizes, up to the
+    13B seed size, are in `astrobio_hf.models.presets`.
     """
 
     model_type = "astro_llm"
-    keys_to_ignore_at_inference = ["past_key_values"]
-    base_model_tp_plan = {
-        "layers.*.self_attn.q_proj": "colwise",
-        "layers.*.self_attn.k_proj": "colwise",
-        "layers.*.self_attn.v_proj": "colwise",
-        "layers.*.self_attn.o_proj": "rowwise",
-        "layers.*.mlp.gate_proj": "colwise",
-        "layers.*.mlp.up_proj": "colwise",
-        "layers.*.mlp.down_proj": "rowwise",
-    }
 
-    vocab_size: int = 32000
     hidden_size: int = 512
     intermediate_size: int = 1408
     num_hidden_layers: int = 8
     num_attention_heads: int = 8
-    num_key_value_heads: int | None = None
-    hidden_act: str = "silu"
-    max_position_embeddings: int = 2048
-    initializer_range: float = 0.02
-    rms_norm_eps: float = 1e-6
-    use_cache: bool = True
-    pad_token_id: int | None = None
-    bos_token_id: int | None = 1
-    eos_token_id: int | list[int] | None = 2
-    pretraining_tp: int | None = 1
-    tie_word_embeddings: bool = False
-    rope_parameters: RopeParameters | dict | None = None
-    attention_bias: bool = False
-    attention_dropout: int | float | None = 0.0
-    mlp_bias: bool = False
-    head_dim: int | None = None
     evidence_dim: int | None = None
     num_evidence_tokens: int = 0
 
     def __post_init__(self, **kwargs):
-        if self.num_attention_heads is not None and self.num_attention_heads > 0 and self.head_dim is None:
-            self.head_dim = self.hidden_size // self.num_attention_heads
-        if self.num_key_value_heads is None:
-            self.num_key_value_heads = self.num_attention_heads
         super().__post_init__(**kwargs)
         # @strict wraps validator errors in its own exception type; run the check here too so callers get a plain
         # ValueError naming the field.

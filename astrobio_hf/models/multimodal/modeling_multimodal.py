@@ -129,7 +129,7 @@ class AstroMultimodalPreTrainedModel(PreTrainedModel):
     # The loss is a mean per micro-batch, not a sum over tokens: let the Trainer divide by accumulation steps.
     accepts_loss_kwargs = False
     _no_split_modules = [
-        "AstroFusionLayer", "AstroLLMDecoderLayer", "AstroGraphVAEGATv2Block", "ViTLayer",
+        "AstroFusionLayer", "LlamaDecoderLayer", "AstroGraphVAEGATv2Block", "ViTLayer",
     ]
     _supports_sdpa = True
 
