@@ -45,7 +45,11 @@ def full_parameters(model: torch.nn.Module) -> dict[str, torch.Tensor]:
     for name, param in model.named_parameters():
         data = param.detach()
         if isinstance(data, DTensor):
-            data = data.full_tensor()
+            if data.device_mesh.size() == 1:  # one rank: the local shard is the whole tensor, no collective needed
+                data = data.to_local()
+            else:  # offloaded shards live on the host; NCCL gathers device tensors
+                local = data.to_local().to(data.device_mesh.device_type)
+                data = DTensor.from_local(local, data.device_mesh, data.placements).full_tensor()
         out[name.replace("_fsdp_wrapped_module.", "").replace("module.", "", 1)] = data.float().cpu().clone()
     return out
 
