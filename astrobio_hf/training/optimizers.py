@@ -1,17 +1,18 @@
 """Optimizer factory for the trainer: torch AdamW, bitsandbytes 8-bit AdamW, and the FSDP2 sharded 8-bit AdamW.
 
 An optimizer/strategy combination that cannot work raises a ValueError; nothing falls back to 32-bit silently.
+bitsandbytes and torchao are imported only when an 8-bit optimizer is asked for, so the trainer imports (and trains
+with torch AdamW) on hosts without them, such as the GPU image of benchmarks/gpu/.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import torch
 from torch import nn
 from torch.distributed.tensor import DTensor
-
-from .sharded_optim import ShardedAdamW8bit, torchao_adamw8bit
 
 OPTIMIZER_NAMES = ("adamw_torch", "adamw_bnb_8bit", "paged_adamw_8bit", "adamw_torchao_8bit")
 _EIGHT_BIT = ("adamw_bnb_8bit", "paged_adamw_8bit", "adamw_torchao_8bit")
@@ -72,15 +73,38 @@ def create_optimizer(
                 "paged_adamw_8bit cannot run on FSDP2: paged state lives in CUDA unified memory for whole "
                 "tensors, not per DTensor shard; use 'adamw_bnb_8bit' (sharded 8-bit AdamW) with FSDP2"
             )
-        import bitsandbytes as bnb
-
-        return bnb.optim.PagedAdamW8bit(groups, **kwargs)
+        return _bitsandbytes(name).optim.PagedAdamW8bit(groups, **kwargs)
     # adamw_bnb_8bit
+    bnb = _bitsandbytes(name)
     if fsdp2:
-        return ShardedAdamW8bit(groups, **kwargs)
-    import bitsandbytes as bnb
+        from .sharded_optim import ShardedAdamW8bit
 
+        return ShardedAdamW8bit(groups, **kwargs)
     return bnb.optim.AdamW8bit(groups, **kwargs)
+
+
+def torchao_adamw8bit(params: Iterable[torch.Tensor] | Iterable[dict[str, Any]], **kwargs: Any) -> torch.optim.Optimizer:
+    """torchao's `AdamW8bit` (works with FSDP2 DTensors upstream); needs the `fsdp8bit` extra (torchao)."""
+    try:
+        from torchao.optim import AdamW8bit as TorchaoAdamW8bit
+    except ImportError as err:
+        raise ImportError(
+            "the torchao 8-bit AdamW path needs torchao, which is not installed; install the 'fsdp8bit' extra "
+            "(pip install 'astrobio-hf[fsdp8bit]') or use optim='adamw_bnb_8bit' (ShardedAdamW8bit)"
+        ) from err
+    return TorchaoAdamW8bit(params, **kwargs)
+
+
+def _bitsandbytes(name: str):
+    """bitsandbytes, or an ImportError saying which optimizer needed it and what else works without it."""
+    try:
+        import bitsandbytes
+    except ImportError as err:
+        raise ImportError(
+            f"optimizer {name!r} needs bitsandbytes, which is not installed here; install it (it is in the base "
+            "requirements) or use 'adamw_torch' (or 'adamw_torchao_8bit' with the 'fsdp8bit' extra)"
+        ) from err
+    return bitsandbytes
 
 
 __all__ = ["OPTIMIZER_NAMES", "create_optimizer", "is_fsdp2_model", "parameter_groups"]

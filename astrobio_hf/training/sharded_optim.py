@@ -273,16 +273,4 @@ def optimizer_state_bytes(optimizer: torch.optim.Optimizer) -> int:
     return total
 
 
-def torchao_adamw8bit(params: Iterable[torch.Tensor] | Iterable[dict[str, Any]], **kwargs: Any) -> torch.optim.Optimizer:
-    """torchao's `AdamW8bit` (works with FSDP2 DTensors upstream); needs the `fsdp8bit` extra (torchao)."""
-    try:
-        from torchao.optim import AdamW8bit as TorchaoAdamW8bit
-    except ImportError as err:
-        raise ImportError(
-            "the torchao 8-bit AdamW path needs torchao, which is not installed; install the 'fsdp8bit' extra "
-            "(pip install 'astrobio-hf[fsdp8bit]') or use optim='adamw_bnb_8bit' (ShardedAdamW8bit)"
-        ) from err
-    return TorchaoAdamW8bit(params, **kwargs)
-
-
-__all__ = ["BNB_BLOCKSIZE", "ShardedAdamW8bit", "optimizer_state_bytes", "torchao_adamw8bit"]
+__all__ = ["BNB_BLOCKSIZE", "ShardedAdamW8bit", "optimizer_state_bytes"]

@@ -27,8 +27,10 @@ from transformers import Trainer
 from .checkpoints import mark_complete, rotate_complete_checkpoints
 from .optimizers import create_optimizer
 
-# Trainer `optim` names that mean bitsandbytes 8-bit AdamW, and the 8-bit names with no sharded equivalent.
-_SHARDABLE_8BIT = {"adamw_bnb_8bit": "adamw_bnb_8bit", "adamw_8bit": "adamw_bnb_8bit"}
+# Trainer `optim` names of 8-bit AdamW that have an FSDP2 form, mapped to `create_optimizer` names: bitsandbytes'
+# (sharded by astrobio-hf) and torchao's (DTensor-aware upstream). Other 8-bit names raise under FSDP2.
+_SHARDABLE_8BIT = {"adamw_bnb_8bit": "adamw_bnb_8bit", "adamw_8bit": "adamw_bnb_8bit",
+                   "adamw_torch_8bit": "adamw_torchao_8bit"}
 
 
 def loss_components(outputs: Any) -> dict[str, torch.Tensor]:
@@ -115,7 +117,8 @@ class AstroTrainer(Trainer):
         if name not in _SHARDABLE_8BIT:
             raise ValueError(
                 f"optim={name!r} has no FSDP2 implementation (FSDP2 parameters are DTensor shards); use "
-                "optim='adamw_bnb_8bit', which astrobio-hf shards, or a 32-bit optimizer."
+                "optim='adamw_bnb_8bit', which astrobio-hf shards, optim='adamw_torch_8bit' (torchao), or a 32-bit "
+                "optimizer."
             )
         if self.optimizer is None:
             args = self.args
