@@ -83,8 +83,10 @@ def decode_utf8(data: bytes, path: str | Path, source: str) -> str:
 
 
 def sniff_format(text: str) -> str:
-    """``"ipac"``, ``"votable"`` or ``"csv"`` from the first non-blank characters of a table file."""
+    """``"ipac"``, ``"votable"``, ``"ecsv"`` or ``"csv"`` from the first non-blank characters of a table file."""
     head = text.lstrip()[:512]
+    if head.startswith("# %ECSV"):  # astropy's / astroquery's enhanced CSV
+        return "ecsv"
     if head.startswith(("\\", "|")):
         return "ipac"
     if head.startswith("<?xml") or head.startswith("<VOTABLE") or "<VOTABLE" in head:
@@ -159,13 +161,16 @@ def _split_header(line: str, delimiter: str) -> Iterator[list[str]]:
 
 
 def read_astropy_strings(path: str | Path, source: str, fmt: str) -> RawTable:
-    """IPAC table (``fmt="ipac"``) or VOTable (``"votable"``) -> all-string :class:`RawTable`, units kept."""
+    """IPAC table (``fmt="ipac"``), VOTable (``"votable"``) or ECSV (``"ecsv"``) -> all-string
+    :class:`RawTable`, units kept."""
     from astropy.io import ascii as astro_ascii
     from astropy.table import Table
 
     try:
         if fmt == "ipac":
             table = astro_ascii.read(str(path), format="ipac", guess=False)
+        elif fmt == "ecsv":
+            table = Table.read(str(path), format="ascii.ecsv")
         else:
             table = Table.read(str(path), format="votable")
     except Exception as exc:  # astropy raises many types (ValueError, InconsistentTableError, ...)
@@ -270,8 +275,15 @@ def _cast(column: pa.Array, spec: Column, raw: RawTable, source: str, file: str 
         return pc.if_else(pc.is_valid(lowered), truth, pa.scalar(None, pa.bool_()))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         row, value = _first_bad(text, spec.dtype)
+        hint = ""
+        if spec.dtype == "int64":
+            try:
+                if float(value).is_integer():
+                    hint = " (outside the 64-bit integer range)"
+            except ValueError:
+                pass
         raise SourceFormatError(source, str(file), f"{raw.location(row)}, field {native}",
-                                f"value {value!r} is not a valid {spec.dtype}") from None
+                                f"value {value!r} is not a valid {spec.dtype}{hint}") from None
 
 
 def _first_bad(text: pa.Array, dtype: str) -> tuple[int, str]:
@@ -281,8 +293,8 @@ def _first_bad(text: pa.Array, dtype: str) -> tuple[int, str]:
             continue
         try:
             number = float(value)
-            if dtype == "int64" and not number.is_integer():
-                return i, value
+            if dtype == "int64" and not (number.is_integer() and -(2 ** 63) <= int(number) < 2 ** 63):
+                return i, value  # a fraction, or an integer too large for int64
             if dtype == "bool" and value.lower() not in _TRUE | _FALSE:
                 return i, value
         except ValueError:
