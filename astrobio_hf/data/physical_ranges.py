@@ -230,7 +230,7 @@ def duplicate_rows(table: pa.Table, key: str, ignore: tuple[str, ...] = ()) -> t
         return keep, repeated
     seen: set[tuple] = set()
     key_index = names.index(key)
-    for index, row in enumerate(zip(*(table.column(n).to_pylist() for n in names))):
+    for index, row in enumerate(zip(*(table.column(n).to_pylist() for n in names), strict=True)):
         marker = tuple("nan" if isinstance(v, float) and math.isnan(v) else v for v in row)
         if marker in seen:
             keep[index] = False
