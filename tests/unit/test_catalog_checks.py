@@ -160,3 +160,18 @@ def test_ranges_are_documented_in_data_md():
     doc = (Path(__file__).resolve().parents[2] / "docs" / "data.md").read_text()
     assert ranges_markdown() in doc, "regenerate the table in docs/data.md from physical_ranges.ranges_markdown()"
     assert set(RANGES) >= {"planet_catalog", "light_curve", "spectrum", "protein", "metabolic", "climate"}
+
+
+def test_gzip_input_is_read_and_other_compression_is_named(tmp_path):
+    import bz2
+    import gzip
+
+    text = (HEADER + "\n" + "\n".join(planets()) + "\n").encode()
+    (tmp_path / "g.csv").write_bytes(gzip.compress(text))  # gzip under a plain .csv name
+    assert inspect_file(KEY, tmp_path / "g.csv")["rows"] == 12
+    (tmp_path / "cut.csv").write_bytes(gzip.compress(text)[:-12])
+    with pytest.raises(SourceFormatError, match=r"cut\.csv: gzip-compressed file is damaged or cut short"):
+        inspect_file(KEY, tmp_path / "cut.csv")
+    (tmp_path / "b.csv").write_bytes(bz2.compress(text))
+    with pytest.raises(SourceFormatError, match=r"b\.csv: a bzip2-compressed file, not a text table"):
+        inspect_file(KEY, tmp_path / "b.csv")

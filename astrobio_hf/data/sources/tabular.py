@@ -9,7 +9,9 @@ GTDB, UniProt TSV) reuse these.
 
 from __future__ import annotations
 
+import gzip
 import io
+import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,12 +62,29 @@ class RawTable:
 # --------------------------------------------------------------------------- raw text
 
 
+#: leading bytes of compressed containers a text table may arrive in (name -> magic)
+_COMPRESSED = {"bzip2": b"BZh", "zip": b"PK\x03\x04", "xz": b"\xfd7zXZ\x00", "zstandard": b"\x28\xb5\x2f\xfd"}
+
+
 def read_bytes(path: str | Path, source: str) -> bytes:
-    """The file's bytes; an empty file is an error."""
+    """The file's bytes, gunzipped when it is gzip-compressed (whatever its name); an empty file is an error.
+
+    Other compressed containers are named as such instead of failing later as "not valid UTF-8".
+    """
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
         raise SourceFormatError(source, str(path), "", f"cannot read file: {exc.strerror or exc}") from None
+    if data[:2] == b"\x1f\x8b":
+        try:
+            data = gzip.decompress(data)
+        except (EOFError, OSError, zlib.error) as exc:
+            raise SourceFormatError(source, str(path), "", f"gzip-compressed file is damaged or cut short: {exc}") \
+                from None
+    for name, magic in _COMPRESSED.items():
+        if data.startswith(magic):
+            raise SourceFormatError(source, str(path), "", f"a {name}-compressed file, not a text table: decompress "
+                                                           "it first (gzip files are read directly)")
     if not data.strip():
         raise SourceFormatError(source, str(path), "line 1", "file is empty")
     return data
