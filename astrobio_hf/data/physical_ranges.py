@@ -71,32 +71,40 @@ _POSITIVE = {"low": 0.0, "low_inclusive": False}
 _CATALOG: tuple[PhysicalRange, ...] = (
     _r("pl_orbper", "days", **_POSITIVE, why="an orbit takes positive time"),
     _r("koi_period", "days", **_POSITIVE, why="an orbit takes positive time"),
-    _r("per", "day", **_POSITIVE, why="an orbit takes positive time"),
-    _r("pl_orbsmax", "au", **_POSITIVE), _r("a", "au", **_POSITIVE),
+    _r("pl_orbsmax", "au", **_POSITIVE),
     _r("pl_rade", "Earth radius", **_POSITIVE), _r("pl_radj", "Jupiter radius", **_POSITIVE),
-    _r("koi_prad", "Earth radius", **_POSITIVE), _r("r", "Jupiter radius", **_POSITIVE),
+    _r("koi_prad", "Earth radius", **_POSITIVE),
     _r("pl_bmasse", "Earth mass", **_POSITIVE), _r("pl_bmassj", "Jupiter mass", **_POSITIVE),
-    _r("msini", "Jupiter mass", **_POSITIVE),
     _r("pl_orbeccen", "", 0.0, 1.0, high_inclusive=False, policy="mask",
        why="a bound orbit has 0 <= e < 1; the archive holds a published e = -0.011 (masked)"),
-    _r("ecc", "", 0.0, 1.0, high_inclusive=False, policy="mask", why="a bound orbit has 0 <= e < 1"),
     _r("pl_insol", "Earth flux", 0.0), _r("koi_insol", "Earth flux", 0.0),
     _r("pl_eqt", "K", **_POSITIVE), _r("koi_teq", "K", **_POSITIVE),
     _r("st_teff", "K", 0.0, 1e6, low_inclusive=False), _r("koi_steff", "K", 0.0, 1e6, low_inclusive=False),
-    _r("teff", "K", 0.0, 1e6, low_inclusive=False),
     _r("st_rad", "Solar radius", **_POSITIVE), _r("koi_srad", "Solar radius", **_POSITIVE),
-    _r("rstar", "Solar radius", **_POSITIVE),
-    _r("st_mass", "Solar mass", **_POSITIVE), _r("mstar", "Solar mass", **_POSITIVE),
+    _r("st_mass", "Solar mass", **_POSITIVE),
     _r("ra", "deg", 0.0, 360.0), _r("dec", "deg", -90.0, 90.0),
-    _r("sy_dist", "pc", **_POSITIVE), _r("st_dist", "pc", **_POSITIVE), _r("dist", "pc", **_POSITIVE),
+    _r("sy_dist", "pc", **_POSITIVE), _r("st_dist", "pc", **_POSITIVE),
     _r("sy_snum", "", 1.0), _r("sy_pnum", "", 1.0),
     _r("disc_year", "yr", 1900.0, 2100.0, why="exoplanet discoveries are dated 1900-2100"),
     _r("pl_trandurh", "hours", 0.0), _r("pl_trandep", "ppm", 0.0, 1e6),
 )
 
+_EOD_PLACEHOLDER = {"low": 0.0, "low_inclusive": False, "policy": "mask",
+                    "why": "the Exoplanet Orbit Database writes 0 for an unknown value"}
+_EXOPLANETS_ORG: tuple[PhysicalRange, ...] = (
+    _r("per", "day", **_POSITIVE, why="an orbit takes positive time"),
+    _r("a", "au", **_EOD_PLACEHOLDER), _r("msini", "Jupiter mass", **_EOD_PLACEHOLDER),
+    _r("r", "Jupiter radius", **_EOD_PLACEHOLDER), _r("teff", "K", **_EOD_PLACEHOLDER),
+    _r("rstar", "Solar radius", **_EOD_PLACEHOLDER), _r("mstar", "Solar mass", **_EOD_PLACEHOLDER),
+    _r("dist", "pc", **_EOD_PLACEHOLDER),
+    _r("ecc", "", 0.0, 1.0, high_inclusive=False, why="a bound orbit has 0 <= e < 1"),
+    _r("ra", "hours", 0.0, 24.0), _r("dec", "deg", -90.0, 90.0),
+)
+
 #: table or modality -> its ranges (the single source of truth; docs/data.md mirrors it)
 RANGES: dict[str, tuple[PhysicalRange, ...]] = {
     "planet_catalog": _CATALOG,
+    "exoplanets_org": _EXOPLANETS_ORG,
     "light_curve": (
         _r("TIME", "d (BKJD/BTJD)", -1e5, 1e5, policy="mask",
            why="mission-relative days; SPOC writes NaN or fill values for cadences without a time"),
