@@ -252,4 +252,5 @@ def test_two_concurrent_prepares_report_truthfully_who_built_the_cache(tmp_path)
         assert proc.returncode == 0, err[-2000:]
         outs.append(json.loads(out.strip().splitlines()[-1]))
     assert [o["rows"] for o in outs] == [6, 6]
-    assert [o["from_cache"] for o in outs] == [False, True]  # the second waited for the first's lock
+    # exactly one built the cache; the other waited on datasets' lock and says it reused it
+    assert sorted(o["from_cache"] for o in outs) == [False, True]
