@@ -20,6 +20,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--cache-dir", type=Path, default=None, help="datasets cache folder (default: HF's)")
     parser.add_argument("--skip-bad-files", action="store_true",
                         help="skip files that fail to parse and report them, instead of failing the run")
+    parser.add_argument("--force-download", action="store_true",
+                        help="send the archive's requests again instead of reusing saved answers and the cache")
+    parser.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
+                        help="HTTP request timeout in download mode (default 120)")
+    parser.add_argument("--retries", type=int, default=None, metavar="N",
+                        help="retries of a failed request (429/5xx/connection errors) in download mode (default 4)")
     parser.add_argument("--json", action="store_true",
                         help='print {"source", "rows", "columns", "cache_dir", "from_cache"} as JSON (with '
                              '--dataset multimodal: the build report)')
@@ -57,11 +63,15 @@ def _one(key: str, args: argparse.Namespace, data_dir: Path | None) -> dict:
     from ..data.prepare import prepare_source
 
     result = prepare_source(key, data_dir=data_dir, cache_dir=args.cache_dir,
-                            on_bad_file="skip" if args.skip_bad_files else "raise", **config_options(args.config))
+                            on_bad_file="skip" if args.skip_bad_files else "raise",
+                            force_download=args.force_download, request_timeout_s=args.timeout,
+                            max_retries=args.retries, **config_options(args.config))
     out = {"source": result.source, "rows": result.rows, "columns": result.columns,
            "cache_dir": result.cache_dir, "from_cache": result.from_cache}
     if result.skipped_files:
         out["skipped_files"] = result.skipped_files
+    if result.quality:
+        out["quality"] = result.quality
     return out
 
 
@@ -70,6 +80,9 @@ def _print_summary(out: dict) -> None:
     print(f"{out['source']}: {state}: {out['rows']} rows x {len(out['columns'])} columns -> {out['cache_dir']}")
     for skipped in out.get("skipped_files", []):
         print(f"  skipped {skipped['file']}: {skipped['error']}")
+    for file, findings in out.get("quality", {}).items():
+        for what, value in findings.items():
+            print(f"  {file}: {what}: {value}")
 
 
 def run_multimodal(args: argparse.Namespace) -> int:

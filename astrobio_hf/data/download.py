@@ -6,7 +6,9 @@ What it gives a builder:
 * :func:`read_token`: a secret read from an environment variable, only where a service needs one.
 * :class:`HttpClient`: a ``requests`` session with retries and exponential backoff on 429/5xx
   (``Retry-After`` honoured), a per-host polite rate limit, GET and POST (form fields, as MAST's
-  ``request=<json>`` API wants), and streaming of an answer to a file (written atomically).
+  ``request=<json>`` API wants), and streaming of an answer to a file, kept (renamed into place) only
+  after it passed :mod:`answer_checks` (no HTML page, full length, the format's signature) and the
+  caller's own validation (a builder parses it): a bad answer raises :class:`BadAnswerError`.
 
 Secrets (query parameters such as ``api_key`` or headers such as ``Authorization``) are handed to the
 client separately from the request, are added only when the request is sent, and never appear in
@@ -21,14 +23,18 @@ import hashlib
 import logging
 import os
 import re
+import shutil
+import tempfile
 import threading
 import time
 import urllib.parse
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
+
+from . import answer_checks
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +60,10 @@ class DownloadError(RuntimeError):
         super().__init__(message)
         self.url = url
         self.status = status
+
+
+class BadAnswerError(DownloadError):
+    """The archive answered, but with something that must not be cached (HTML page, short body, bad format)."""
 
 
 class MissingTokenError(DownloadError):
@@ -250,16 +260,33 @@ class HttpClient:
         return self._request("POST", url, params=params, data=data)
 
     def download(self, url: str, dest: Path, *, method: str = "GET", params: Mapping[str, object] | None = None,
-                 data: Mapping[str, object] | None = None) -> Path:
-        """Stream the answer to ``dest`` (via ``dest.part`` + rename, so a cut transfer leaves no file)."""
+                 data: Mapping[str, object] | None = None,
+                 validate: Callable[[Path], None] | None = None) -> Path:
+        """Stream the answer to ``dest``, keeping it only once it has been checked.
+
+        The body goes to a private folder next to ``dest`` under the same file name (so format
+        checks and parsers see the real suffix); it must match ``Content-Length``, must not be an
+        HTML page, must carry its format's signature (:func:`answer_checks.check_answer`) and pass
+        ``validate`` (e.g. the builder's own parse); only then is it renamed onto ``dest``. A failed
+        check raises :class:`BadAnswerError` and nothing is left behind (an older ``dest`` stays).
+        """
         dest = Path(dest)
         dest.parent.mkdir(parents=True, exist_ok=True)
-        part = dest.with_name(dest.name + ".part")
+        staging = Path(tempfile.mkdtemp(prefix=".incoming-", dir=dest.parent))
+        part = staging / dest.name
         try:
-            self._request(method, url, params=params, data=data, sink=part)
+            response = self._request(method, url, params=params, data=data, sink=part)
+            shown = redact_url(url, params)
+            try:
+                answer_checks.check_answer(part, dest.name, dict(response.headers))
+                if validate is not None:
+                    validate(part)
+            except (answer_checks.BadAnswerError, DownloadError, ValueError) as exc:
+                raise BadAnswerError(f"{self.source}: {method} {shown}: {exc}; the answer was not kept",
+                                     url=shown, status=response.status_code) from None
             os.replace(part, dest)
         finally:
-            part.unlink(missing_ok=True)
+            shutil.rmtree(staging, ignore_errors=True)
         return dest
 
     # -- internals

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import glob
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,9 +34,11 @@ class MappingRow:
 
     planet_key: str  # normalised planet name
     planet_name: str  # as written in the table
-    file: Path
+    file: Path  # the first file (the only one unless the row names several)
     line: int  # 1-based line number in the table (header = line 1)
     options: dict[str, str] = field(default_factory=dict)
+    #: every file the row names: ``a.nc;b.nc`` or a glob such as ``cmip6/*_Amon_GISS*.nc`` (sorted)
+    files: tuple[Path, ...] = ()
 
 
 def _read_csv(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
@@ -52,8 +55,12 @@ def _read_csv(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
     return frame
 
 
-def read_mapping(path: str | os.PathLike, options: tuple[str, ...] = ()) -> list[MappingRow]:
-    """Rows of a ``planet_name,file[,<options>]`` table; files must exist (the error names the line)."""
+def read_mapping(path: str | os.PathLike, options: tuple[str, ...] = (), *,
+                 allow_many: bool = False) -> list[MappingRow]:
+    """Rows of a ``planet_name,file[,<options>]`` table; files must exist (the error names the line).
+
+    ``allow_many``: ``file`` may name several files separated by ``;`` and globs (climate maps: CMIP6
+    ships one variable, and one time span, per file)."""
     path = Path(path)
     frame = _read_csv(path, ("planet_name", "file"))
     rows: list[MappingRow] = []
@@ -62,12 +69,29 @@ def read_mapping(path: str | os.PathLike, options: tuple[str, ...] = ()) -> list
         name, file = record["planet_name"].strip(), record["file"].strip()
         if not name or not file:
             raise JoinTableError(f"{path}: line {line}: empty planet_name or file")
-        target = Path(file) if os.path.isabs(file) else path.parent / file
-        if not target.is_file():
-            raise JoinTableError(f"{path}: line {line}: file {file!r} not found (resolved to {target})")
+        targets = _resolve_files(path, line, file, allow_many)
         extra = {k: record[k].strip() for k in options if k in record and record[k].strip()}
-        rows.append(MappingRow(normalize_name(name), name, target, line, extra))
+        rows.append(MappingRow(normalize_name(name), name, targets[0], line, extra, tuple(targets)))
     return rows
+
+
+def _resolve_files(path: Path, line: int, text: str, allow_many: bool) -> list[Path]:
+    """The file(s) of a mapping row, relative to the table's folder: one path, or ``;``-separated paths
+    and globs when ``allow_many`` (each must match something; the error names the line)."""
+    parts = [p.strip() for p in text.split(";") if p.strip()] if allow_many else [text]
+    found: list[Path] = []
+    for part in parts:
+        target = Path(part) if os.path.isabs(part) else path.parent / part
+        if allow_many and glob.has_magic(part):
+            matches = sorted(Path(m) for m in glob.glob(str(target)) if Path(m).is_file())
+            if not matches:
+                raise JoinTableError(f"{path}: line {line}: no file matches {part!r} (resolved to {target})")
+            found.extend(m for m in matches if m not in found)
+        elif not target.is_file():
+            raise JoinTableError(f"{path}: line {line}: file {part!r} not found (resolved to {target})")
+        elif target not in found:
+            found.append(target)
+    return found
 
 
 @dataclass

@@ -571,7 +571,7 @@ def _climate_cubes(config: MultimodalBuildConfig, cat: dict[str, list], insolati
     out: dict[int, tuple[np.ndarray, bool, list[dict]]] = {}
     skipped: Counter[str] = Counter()
     planet_index = {normalize_name(p): i for i, p in enumerate(cat["pl_name"])}
-    rows = read_mapping(config.climate_map, ("variables",)) if config.climate_map else []
+    rows = read_mapping(config.climate_map, ("variables",), allow_many=True) if config.climate_map else []
     for row in rows:
         i = planet_index.get(row.planet_key)
         if i is None:
@@ -581,13 +581,13 @@ def _climate_cubes(config: MultimodalBuildConfig, cat: dict[str, list], insolati
         if len(file_vars) != len(variables):
             raise MultimodalBuildError(f"{config.climate_map}: line {row.line}: {len(file_vars)} variables "
                                        f"{file_vars} for a cube of {len(variables)} {list(variables)}")
-        cube: ClimateCube = load_climate_cube(row.file, file_vars, grid, time_mode="block_mean",
+        cube: ClimateCube = load_climate_cube(list(row.files), file_vars, grid, time_mode="block_mean",
                                               no_level_axis="broadcast", extrapolation=config.climate_extrapolation)
         if not np.isfinite(cube.data).any():
             skipped["no data on the target grid (the file's domain lies outside it; try extrapolation 'clamp')"] += 1
             continue
         out[i] = (cube.data, False, [{"source": "climate_model", "release": cube.metadata.get("conventions", ""),
-                                      "file": row.file.name, "generated": False}])
+                                      "file": ";".join(f.name for f in row.files), "generated": False}])
     generated_info: dict[str, Any] = {}
     if config.climate == "generate":
         unknown = [v for v in variables if v not in GENERATED_UNITS]

@@ -21,28 +21,36 @@ class PrepareResult:
     cache_dir: str
     from_cache: bool
     skipped_files: list[dict[str, str]] = field(default_factory=list)
+    #: per file: values masked by the physical ranges, duplicate rows dropped (see docs/data.md)
+    quality: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
 def prepare_source(key: str, data_dir: str | os.PathLike | None = None, cache_dir: str | os.PathLike | None = None,
-                   on_bad_file: str = "raise", **kwargs: Any) -> PrepareResult:
+                   on_bad_file: str = "raise", *, force_download: bool = False,
+                   request_timeout_s: float | None = None, max_retries: int | None = None,
+                   **kwargs: Any) -> PrepareResult:
     """Build (or reuse) the Arrow cache of source ``key``.
 
     ``data_dir`` / ``data_files`` (in kwargs) select local mode; without them the archive is queried.
     Other kwargs are the source's config options (e.g. ``table="toi"``). Bad input raises
     :class:`~astrobio_hf.data.sources.SourceFormatError` naming the file and row/field, unless
     ``on_bad_file="skip"``, which skips such files and lists them in ``skipped_files``.
+    ``force_download`` sends the archive's requests again (saved answers and the Arrow cache are
+    rebuilt); ``request_timeout_s`` / ``max_retries`` tune the HTTP client (download mode).
+    ``from_cache`` is true only when this call found the cache built (by an earlier or a concurrent run).
     """
     builder = get_builder(key, cache_dir=None if cache_dir is None else os.fspath(cache_dir), data_dir=data_dir,
-                          on_bad_file=on_bad_file, **kwargs)
-    from_cache = builder.is_prepared
-    builder.download_and_prepare()
+                          on_bad_file=on_bad_file, request_timeout_s=request_timeout_s, max_retries=max_retries,
+                          **kwargs)
+    builder.download_and_prepare(download_mode="force_redownload" if force_download else None)
+    from_cache = not builder.built_here
     dataset = builder.as_dataset(split="train")
     return PrepareResult(source=key, rows=dataset.num_rows, columns=list(dataset.column_names),
                          cache_dir=str(builder.cache_dir), from_cache=from_cache,
-                         skipped_files=builder.skipped_files)
+                         skipped_files=builder.skipped_files, quality=builder.report().get("quality", {}))
 
 
 def inspect_file(key: str, path: str | os.PathLike, sample: int = 3, **kwargs: Any) -> dict[str, Any]:
@@ -75,4 +83,5 @@ def inspect_file(key: str, path: str | os.PathLike, sample: int = 3, **kwargs: A
             "units": builder.declared_units(resolved),
             "release": builder.declared_release(resolved),
             "sample": first,
+            "quality": builder.declared_quality(resolved),
         }

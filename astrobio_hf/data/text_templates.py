@@ -19,7 +19,7 @@ def _num(value: Any) -> float | None:
         v = float(value)
     except (TypeError, ValueError):
         return None
-    return None if math.isnan(v) else v
+    return v if math.isfinite(v) else None  # inf never reaches the text as "inf K"
 
 
 def _fmt(value: float, digits: int = 3) -> str:

@@ -151,8 +151,18 @@ class SourceReport:
     def ok(self) -> bool:
         return not (self.endpoint.failed or self.token.failed or self.sample.failed)
 
+    @property
+    def skipped(self) -> bool:
+        """Nothing was checked (offline, no sample, no token needed): neither ok nor failed."""
+        return all(c.status not in (OK, FAIL) for c in (self.endpoint, self.token, self.sample))
+
+    @property
+    def result(self) -> str:
+        """``"ok"``, ``"fail"`` or ``"skipped"`` (every check skipped)."""
+        return FAIL if not self.ok else SKIPPED if self.skipped else OK
+
     def to_dict(self) -> dict[str, Any]:
-        return {"source": self.source, "ok": self.ok, "endpoint": self.endpoint.to_dict(),
+        return {"source": self.source, "ok": self.ok, "result": self.result, "endpoint": self.endpoint.to_dict(),
                 "token": self.token.to_dict(), "sample": self.sample.to_dict()}
 
 
@@ -315,13 +325,18 @@ def format_table(reports: Sequence[SourceReport]) -> str:
     lines = [f"{'SOURCE':<{width}}  {'ENDPOINT':<11}  {'TOKEN':<11}  {'SAMPLE':<11}  RESULT"]
     for r in reports:
         lines.append(f"{r.source:<{width}}  {r.endpoint.status:<11}  {r.token.status:<11}  {r.sample.status:<11}  "
-                     f"{'ok' if r.ok else 'FAIL'}")
+                     f"{r.result.upper() if r.result == FAIL else r.result}")
         for name, check in (("endpoint", r.endpoint), ("token", r.token), ("sample", r.sample)):
             if check.detail:
                 lines.append(f"{'':<{width}}  {name}: {check.detail}")
     failed = [r.source for r in reports if not r.ok]
-    lines.append(f"{len(reports) - len(failed)}/{len(reports)} sources ok" +
-                 (f"; failed: {', '.join(failed)}" if failed else ""))
+    skipped = [r.source for r in reports if r.ok and r.skipped]
+    if reports and len(skipped) == len(reports):
+        lines.append(f"{len(reports)}/{len(reports)} sources skipped: nothing was checked")
+    else:
+        lines.append(f"{len(reports) - len(failed) - len(skipped)}/{len(reports)} sources ok"
+                     + (f"; {len(skipped)} skipped (nothing checked): {', '.join(skipped)}" if skipped else "")
+                     + (f"; failed: {', '.join(failed)}" if failed else ""))
     return "\n".join(lines)
 
 

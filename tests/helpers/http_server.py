@@ -14,6 +14,7 @@ error statuses (e.g. one 503 with ``Retry-After: 0``) to exercise retries.
 from __future__ import annotations
 
 import threading
+import time
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -42,6 +43,10 @@ class Route:
     content_type: str = "application/octet-stream"
     fail_first: list[tuple[int, dict[str, str]]] = field(default_factory=list)
     headers: dict[str, str] = field(default_factory=dict)
+    #: False: no Content-Length header (the body ends when the connection closes, as HTTP/1.0 allows)
+    send_length: bool = True
+    #: seconds to wait before answering (a hanging archive)
+    delay_s: float = 0.0
 
 
 class LoopbackArchive:
@@ -56,9 +61,14 @@ class LoopbackArchive:
 
     def add(self, path: str, body: bytes | Path | Callable[[RecordedRequest], bytes], *, method: str = "GET",
             content_type: str = "application/octet-stream", fail_first: list[tuple[int, dict[str, str]]] | None = None,
-            headers: dict[str, str] | None = None) -> None:
-        """Serve ``body`` at ``path`` for ``method``; answer ``fail_first`` (status, headers) pairs first."""
-        self.routes[(method.upper(), path)] = Route(body, content_type, list(fail_first or []), dict(headers or {}))
+            headers: dict[str, str] | None = None, send_length: bool = True, delay_s: float = 0.0) -> None:
+        """Serve ``body`` at ``path`` for ``method``; answer ``fail_first`` (status, headers) pairs first.
+
+        ``send_length=False`` omits ``Content-Length`` (a cut body then looks complete to the client);
+        ``delay_s`` makes the server hang that long before answering. Adding a path again replaces it.
+        """
+        self.routes[(method.upper(), path)] = Route(body, content_type, list(fail_first or []), dict(headers or {}),
+                                                    send_length, delay_s)
 
     def url(self, path: str = "") -> str:
         assert self._server is not None, "server not started"
@@ -97,12 +107,16 @@ class LoopbackArchive:
                     elif callable(payload):
                         payload = payload(record)
                     record.status = 200
-                    self._send(200, payload, route.content_type, route.headers)
+                    if route.delay_s:
+                        time.sleep(route.delay_s)
+                    self._send(200, payload, route.content_type, route.headers, route.send_length)
 
-            def _send(self, status: int, payload: bytes, content_type: str, headers: dict[str, str]) -> None:
+            def _send(self, status: int, payload: bytes, content_type: str, headers: dict[str, str],
+                      send_length: bool = True) -> None:
                 self.send_response(status)
                 self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(payload)))
+                if send_length:
+                    self.send_header("Content-Length", str(len(payload)))
                 for key, value in headers.items():
                     self.send_header(key, value)
                 self.end_headers()

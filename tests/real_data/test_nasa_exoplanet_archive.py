@@ -178,8 +178,8 @@ def test_download_mode_sends_the_tap_request_and_retries(nasa, tmp_path, monkeyp
         monkeypatch.setenv("ASTROBIO_NASA_EXOPLANET_ARCHIVE_URL", server.url("/TAP"))  # env var override
         result = prepare_source(KEY, cache_dir=tmp_path)
     assert result.rows == 5967 and not result.from_cache
-    assert [r.status for r in server.requests] == [503, 200]
-    sent = server.requests[-1]
+    assert [r.status for r in server.requests] == [503, 200, 200]  # the answer, then its COUNT(*) check
+    sent = server.requests[1]
     assert sent.method == "GET" and sent.path == "/TAP/sync"
     assert sent.query["format"] == ["csv"]
     query = sent.query["query"][0]
@@ -219,8 +219,10 @@ def test_cli_prepare_and_inspect(nasa, tmp_path, capsys):
     argv = ["prepare", "--source", KEY, "--data-dir", str(data), "--cache-dir", str(tmp_path), "--json"]
     assert _cli(prepare_cmd, argv) == 0
     out = json.loads(capsys.readouterr().out)
-    assert set(out) == {"source", "rows", "columns", "cache_dir", "from_cache"}
+    assert set(out) == {"source", "rows", "columns", "cache_dir", "from_cache", "quality"}
     assert out["rows"] == 5967 and out["from_cache"] is False
+    # the archive's one published negative eccentricity is masked and counted (docs/data.md, physical ranges)
+    assert out["quality"] == {"PSCompPars.csv": {"masked": {"pl_orbeccen: outside [0, 1)": 1}}}
     assert _cli(prepare_cmd, argv) == 0
     assert json.loads(capsys.readouterr().out)["from_cache"] is True
 

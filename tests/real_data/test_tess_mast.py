@@ -154,3 +154,19 @@ def test_missing_quality_column(real_file, tmp_path):
 def test_kepler_file_is_rejected(real_data_dir):
     check(real_data_dir / "kepler_k2" / "kplr011442793-2010009091648_llc.fits", "HDU 0 'PRIMARY'",
           "a Kepler light curve; the tess_mast builder reads TESS files")
+
+
+def test_inspect_json_is_strict_json_with_null_for_nan(real_data_dir, capsys):
+    import json as _json
+
+    from astrobio_hf.cli import main
+
+    path = real_data_dir / "tess" / "tess2022302161335-s0058-0000000021132157-0247-s_lc.fits"
+    assert main(["inspect", "--source", "tess_mast", "--file", str(path), "--json"]) == 0
+    out = capsys.readouterr().out
+
+    def refuse(constant):
+        raise ValueError(f"bare {constant} in the JSON output")
+
+    info = _json.loads(out, parse_constant=refuse)  # NaN / Infinity are not JSON
+    assert info["rows"] > 0 and None in info["sample"][0].values()

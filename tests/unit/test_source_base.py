@@ -206,8 +206,10 @@ def test_download_mode_token_never_logged_or_cached(tmp_path, caplog, monkeypatc
         builder = TokenNasa(cache_dir=str(tmp_path / "cache"), base_url=server.url("/TAP"))
         builder.download_and_prepare()
     ds = builder.as_dataset("train")
-    assert ds.num_rows == 2 and [r.status for r in server.requests] == [503, 200]
-    assert server.requests[-1].query["api_key"] == [token]
+    # 503, the answer, then the COUNT(*) query that checks the answer is complete
+    assert ds.num_rows == 2 and [r.status for r in server.requests] == [503, 200, 200]
+    assert "COUNT(*)" in server.requests[2].query["query"][0]
+    assert server.requests[1].query["api_key"] == [token] == server.requests[2].query["api_key"]
     assert token not in caplog.text
     for path in (tmp_path / "cache").rglob("*"):
         if path.is_file():

@@ -304,3 +304,13 @@ def test_data_scripts_help_and_real_calls(tmp_path, real_data_dir):
     assert "PUBLIC" in runs["push_public"]["stderr"] and "--make-private" in runs["push_public"]["stderr"]
     assert not public.private and public_kinds == ["create_repo"]
     assert set(public.head.files) == {".gitattributes"}
+
+
+def test_offline_with_nothing_checked_says_skipped_not_ok(capsys, monkeypatch):
+    for var in ("NCBI_API_KEY", "MAST_API_TOKEN"):
+        monkeypatch.delenv(var, raising=False)
+    rc, out = run_cli(capsys, "--offline", "--source", "uniprot", "gtdb")
+    assert rc == 0
+    assert "2/2 sources skipped: nothing was checked" in out and "sources ok" not in out
+    rc, out = run_cli(capsys, "--offline", "--source", "uniprot", "--json")
+    assert json.loads(out)[0]["result"] == "skipped"

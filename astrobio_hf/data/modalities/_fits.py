@@ -15,6 +15,8 @@ from astropy.io import fits
 from astropy.io.fits.verify import VerifyError, VerifyWarning
 from astropy.utils.exceptions import AstropyUserWarning
 
+from ..answer_checks import GZIP_MAGIC, BadAnswerError, check_gzip_complete
+
 
 class ModalityFormatError(ValueError):
     """A file could not be turned into a modality input; the message names the file and the HDU,
@@ -30,6 +32,13 @@ def open_fits(path: str | Path, error: type[ModalityFormatError] = ModalityForma
         raise error(f"{path}: no such file")
     if path.stat().st_size == 0:
         raise error(f"{path}: empty file (0 bytes), not a FITS file")
+    with open(path, "rb") as fh:
+        compressed = fh.read(2) == GZIP_MAGIC
+    if compressed:  # astropy reads a cut .fits.gz as far as it goes and reports a missing HDU instead
+        try:
+            check_gzip_complete(path)
+        except BadAnswerError as exc:
+            raise error(f"{path}: gzip-compressed FITS file is damaged: {exc}") from None
     try:
         with warnings.catch_warnings():
             # Illegal-card warnings are reported through nonstandard_cards(); keep them off stderr here.

@@ -32,6 +32,7 @@ import numpy as np
 from astropy.stats import mad_std
 from astropy.time import Time
 
+from ..physical_ranges import rule, screen
 from ._fits import ModalityFormatError, find_hdu, hdu_label, hdu_names, open_fits, read_hdu_data, table_column
 
 # Reference epochs of the missions' native time systems (SPOC data products' BJDREFI + BJDREFF).
@@ -65,6 +66,8 @@ class RawLightCurve:
     source_file: str
     flux_column: str
     quality_column: str
+    #: values set to NaN by the physical ranges (``"FLUX: outside ..."`` -> count); see docs/data.md
+    masked: dict[str, int] = field(default_factory=dict)
 
     @property
     def n_cadences(self) -> int:
@@ -173,6 +176,8 @@ def read_light_curve(path: str | Path, flux_column: str = "PDCSAP_FLUX") -> RawL
         flux = table_column(path, hdul, index, data, flux_column, LightCurveFormatError).astype(np.float64)
         flux_err = table_column(path, hdul, index, data, f"{flux_column}_ERR", LightCurveFormatError)
         quality = table_column(path, hdul, index, data, quality_column, LightCurveFormatError).astype(np.int64)
+        where = f"{path}: {hdu_label(hdul, index)}"
+        time, flux, flux_err, masked = screen_cadences(time, flux, flux_err.astype(np.float64), flux_column, where)
 
         primary = hdul[0].header
         mission = _mission(path, primary, header)
@@ -187,7 +192,7 @@ def read_light_curve(path: str | Path, flux_column: str = "PDCSAP_FLUX") -> RawL
         return RawLightCurve(
             time=time,
             flux=flux,
-            flux_err=flux_err.astype(np.float64),
+            flux_err=flux_err,
             quality=quality,
             mission=mission,
             target_id=_target_id(mission, primary),
@@ -199,7 +204,38 @@ def read_light_curve(path: str | Path, flux_column: str = "PDCSAP_FLUX") -> RawL
             source_file=str(path),
             flux_column=flux_column,
             quality_column=quality_column,
+            masked=masked,
         )
+
+
+def screen_cadences(time: np.ndarray, flux: np.ndarray, flux_err: np.ndarray, flux_column: str,
+                    where: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, int]]:
+    """Apply the ``light_curve`` physical ranges and refuse cadences out of time order.
+
+    Fill values (a flux of 3.4e38, a time of -1e30) become NaN, so the cadence drops out as any
+    gap does, and are counted; finite times must strictly increase: a repeated or reversed cadence
+    is an error naming its row (the archive's tables never hold one).
+    """
+    masked: dict[str, int] = {}
+    screened = []
+    for name, values in (("TIME", time), ("FLUX", flux), ("FLUX_ERR", flux_err)):
+        spec = rule("light_curve", name)
+        values, count = screen(values, spec, f"{where}, column {name}")
+        if count:
+            label = name if name == "TIME" else name.replace("FLUX", flux_column, 1)
+            masked[f"{label}: outside {spec.describe()}"] = count
+        screened.append(values)
+    time = screened[0]
+    finite = np.flatnonzero(np.isfinite(time))
+    steps = np.diff(time[finite])
+    if (steps <= 0).any():
+        at = int(np.flatnonzero(steps <= 0)[0])
+        row, previous = int(finite[at + 1]), int(finite[at])
+        what = "repeats" if steps[at] == 0 else "goes back before"
+        raise LightCurveFormatError(
+            f"{where}, row {row + 1}, column TIME: cadence time {time[row]!r} {what} the time {time[previous]!r} of "
+            f"row {previous + 1}; cadences must be in increasing time order ({int((steps <= 0).sum())} such rows)")
+    return time, screened[1], screened[2], masked
 
 
 def _normalise(flux: np.ndarray, err: np.ndarray, how: str, source: str) -> tuple[np.ndarray, np.ndarray]:

@@ -74,6 +74,7 @@ from astrobio_hf.data.graph_schema import (
     OTHER_ELEMENTS_COLUMN,
 )
 from astrobio_hf.data.modalities.metabolic_formulas import composition, parse_elements
+from astrobio_hf.data.physical_ranges import rule
 
 FORMULA_UNKNOWN_COLUMN = FIRST_FREE_COLUMN  # 10
 FORMULA_GENERIC_COLUMN = 11
@@ -99,6 +100,7 @@ KEGG_ENTRY_TYPES: tuple[str, ...] = ("compound", "ortholog", "gene", "enzyme")
 KEGG_TYPE_COLUMNS: dict[str, int] = {name: 44 + i for i, name in enumerate(KEGG_ENTRY_TYPES)}
 KEGG_OTHER_TYPE_COLUMN = 48
 FIRST_RESERVED_COLUMN = 49
+STOICHIOMETRY = rule("metabolic", "stoichiometry")
 EDGE_FEATURE_DIM = 1  # edge_attr[:, 0]: |stoichiometric coefficient|
 
 BIOMASS_SBO = "SBO:0000629"
@@ -169,11 +171,38 @@ def read_cobra_model(path: str | Path) -> Any:
         else:
             model = cobra.io.read_sbml_model(str(path))
     except Exception as exc:  # cobra's readers raise many types (CobraSBMLError, KeyError, JSONDecodeError, ...)
-        label = "BiGG JSON" if kind == "bigg_json" else "SBML"
-        raise MetabolicGraphError(f"{path}: not a valid {label} model ({type(exc).__name__}: {exc})") from exc
+        if kind == "bigg_json":
+            raise MetabolicGraphError(f"{path}: not a valid BiGG JSON model ({type(exc).__name__}: {exc})") from exc
+        raise MetabolicGraphError(f"{path}: not a valid SBML model: {_sbml_problem(path, exc)}") from exc
     if len(model.reactions) == 0:
         raise MetabolicGraphError(f"{path}: model {model.id!r} has no reactions")
     return model
+
+
+def _sbml_problem(path: Path, exc: BaseException) -> str:
+    """Where an SBML file is broken: libSBML's first error with line and column (cobra's message names
+    none), else the error cobra's message wraps (an unknown species id, ...)."""
+    import libsbml
+
+    document = libsbml.readSBMLFromFile(str(path))
+    errors = [document.getError(i) for i in range(document.getNumErrors())
+              if document.getError(i).getSeverity() >= libsbml.LIBSBML_SEV_ERROR]
+    if errors:
+        first = errors[0]
+        more = f" (and {len(errors) - 1} more errors)" if len(errors) > 1 else ""
+        return f"line {first.getLine()}, column {first.getColumn()}: {' '.join(first.getMessage().split())}{more}"
+    cause = exc.__cause__ or exc.__context__
+    if cause is not None:
+        where = ""
+        if isinstance(cause, KeyError) and cause.args:  # an id referenced but never defined: find its line
+            with _open_text(path) as handle:
+                for number, line in enumerate(handle, start=1):
+                    if str(cause.args[0]) in line:
+                        where = f"line {number}: "
+                        break
+            return f"{where}reference to undefined id {cause.args[0]!r} (cobra: {type(exc).__name__})"
+        return f"{type(cause).__name__}: {cause} (while cobra built the model; {type(exc).__name__})"
+    return f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
 
 
 def read_kgml(path: str | Path) -> Any:
@@ -338,9 +367,11 @@ def cobra_model_to_graph(model: Any, *, source: str | None = None, reactions: It
         stoichiometry = sorted(reaction.metabolites.items(), key=lambda item: metabolite_index[item[0].id])
         for met, coefficient in stoichiometry:
             coefficient = float(coefficient)
-            if not math.isfinite(coefficient):
+            if not math.isfinite(coefficient) or STOICHIOMETRY.outside(np.array([coefficient])).any():
+                # beyond the physical range the float32 edge feature would overflow to inf
                 raise MetabolicGraphError(
-                    f"{source}: reaction {reaction.id!r}: stoichiometric coefficient of {met.id!r} is {coefficient}"
+                    f"{source}: reaction {reaction.id!r}, metabolite {met.id!r}: stoichiometric coefficient "
+                    f"{coefficient!r} is outside its possible range {STOICHIOMETRY.describe()} ({STOICHIOMETRY.why})"
                 )
             if coefficient == 0.0:
                 continue

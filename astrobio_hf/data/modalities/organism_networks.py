@@ -57,7 +57,7 @@ def normalize_ec(value: str, *, where: str) -> str:
     code = code.strip()
     if not _EC_PATTERN.match(code):
         raise InvalidECNumberError(
-            f"{where}: {value!r} is not an EC number (expected four fields like 2.7.1.11 or 2.7.1.-)"
+            (f"{where}: " if where else "") + f"{value!r} is not an EC number (expected four fields like 2.7.1.11 or 2.7.1.-)"
         )
     return code
 

@@ -72,6 +72,7 @@ from ._fits import (
     read_hdu_data,
     table_column,
 )
+from .spectrum_checks import PHASE3_NAMES, PHASE3_UTYPES, checked, is_phase3_spectrum, phase3_column, usable_error
 
 PPM = u.def_unit("ppm", 1e-6 * u.dimensionless_unscaled)
 SpectrumKind = Literal["transmission", "stellar", "emission"]
@@ -183,7 +184,7 @@ def _half_widths(wavelength: np.ndarray) -> np.ndarray:
 
 def _native_mask(wavelength, value, error, dq=None, zero_is_gap=False) -> np.ndarray:
     mask = np.isfinite(wavelength) & (wavelength > 0) & np.isfinite(value)
-    if error is not None:
+    if usable_error(value, error, mask):  # a mostly-missing error column is dropped (spectrum_checks), not obeyed
         mask &= np.isfinite(error) & (error > 0)
     if dq is not None:
         mask &= np.asarray(dq) == 0
@@ -209,6 +210,7 @@ def _header_text(header: fits.Header, *keys: str) -> str | None:
 # ---------------------------------------------------------------- JWST x1d / x1dints
 
 
+@checked(SpectrumFormatError)
 def read_jwst_x1d(path: str | Path, kind: SpectrumKind = "stellar") -> list[Spectrum]:
     """Every EXTRACT1D spectrum of a JWST x1d or x1dints file (one per order / integration)."""
     path = Path(path)
@@ -378,6 +380,7 @@ def _pyratbay_sections(path: Path, lines: list[tuple[int, str]]) -> tuple[str | 
     return unit, data
 
 
+@checked(SpectrumFormatError)
 def read_transmission_table(
     path: str | Path,
     kind: SpectrumKind = "transmission",
@@ -467,6 +470,7 @@ def _pyratbay_names(path: Path, data_lines: list[tuple[int, str]]) -> list[str]:
 # ---------------------------------------------------------------- ESO Phase-3 ADP
 
 
+@checked(SpectrumFormatError)
 def read_eso_adp(path: str | Path, kind: SpectrumKind = "stellar", zero_is_gap: bool | None = None) -> Spectrum:
     """An ESO Phase-3 1-D spectrum: a SPECTRUM BinTable with one row of WAVE/FLUX/ERR arrays."""
     path = Path(path)
@@ -484,16 +488,19 @@ def read_eso_adp(path: str | Path, kind: SpectrumKind = "stellar", zero_is_gap: 
                 f"{where}: expected 1 row of array columns, found {0 if data is None else len(data)}"
             )
         columns = data.columns
-        wave_raw = table_column(path, hdul, index, data, "WAVE", SpectrumFormatError)[0]
-        flux = table_column(path, hdul, index, data, "FLUX", SpectrumFormatError)[0].astype(np.float64)
+        header = hdul[index].header
+        wave_name = phase3_column(header, columns.names, "wave", where)
+        flux_name = phase3_column(header, columns.names, "flux", where)
+        err_name = phase3_column(header, columns.names, "error", where, required=False)
+        wave_raw = table_column(path, hdul, index, data, wave_name, SpectrumFormatError)[0]
+        flux = table_column(path, hdul, index, data, flux_name, SpectrumFormatError)[0].astype(np.float64)
         error = None
-        if "ERR" in columns.names:
-            error = table_column(path, hdul, index, data, "ERR", SpectrumFormatError)[0].astype(np.float64)
+        if err_name is not None:
+            error = table_column(path, hdul, index, data, err_name, SpectrumFormatError)[0].astype(np.float64)
             if not np.isfinite(error).any():
                 error = None  # ESO fills an unavailable error spectrum with NaN
         primary = hdul[0].header
-        header = hdul[index].header
-        wave = _to_microns(wave_raw, columns["WAVE"].unit or "Angstrom", where)
+        wave = _to_microns(wave_raw, columns[wave_name].unit or "Angstrom", where)
         instrument = _header_text(primary, "INSTRUME") or ""
         if zero_is_gap is None:
             zero_is_gap = instrument.upper().startswith("HARPS")
@@ -503,7 +510,7 @@ def read_eso_adp(path: str | Path, kind: SpectrumKind = "stellar", zero_is_gap: 
             error=error,
             mask=_native_mask(wave, flux, error, zero_is_gap=zero_is_gap),
             kind=kind,
-            value_unit=columns["FLUX"].unit or "",
+            value_unit=columns[flux_name].unit or "",
             source_file=str(path),
             target_name=_header_text(header, "OBJECT") or _header_text(primary, "OBJECT"),
             half_width=_half_widths(wave),
@@ -512,6 +519,7 @@ def read_eso_adp(path: str | Path, kind: SpectrumKind = "stellar", zero_is_gap: 
                 "instrument": instrument,
                 "telescope": _header_text(primary, "TELESCOP"),
                 "prodcatg": _header_text(primary, "PRODCATG"),
+                "columns": f"{wave_name}/{flux_name}/{err_name or '-'}",
             },
         )
 
@@ -586,6 +594,7 @@ def _companion_error_file(path: Path) -> Path | None:
     return None
 
 
+@checked(SpectrumFormatError)
 def read_wcs1d_fits(
     path: str | Path,
     kind: SpectrumKind = "stellar",
@@ -793,10 +802,15 @@ def read_spectra(
     if path.name.lower().endswith(_FITS_SUFFIXES):
         with open_fits(path, SpectrumFormatError) as hdul:
             names = {h.name.upper() for h in hdul}
-            has_table = any(
-                isinstance(h, fits.BinTableHDU) and {"WAVE", "FLUX"} <= {c.upper() for c in h.columns.names}
-                for h in hdul
-            )
+            tables = [(i, h) for i, h in enumerate(hdul) if isinstance(h, fits.BinTableHDU)]
+            has_table = any(is_phase3_spectrum(h.header, h.columns.names) for _, h in tables)
+            if not has_table and "EXTRACT1D" not in names:
+                for i, h in tables:  # a spectrum table that lacks its wavelength column: say so
+                    if phase3_column(h.header, h.columns.names, "flux", "", required=False) is not None:
+                        raise SpectrumFormatError(
+                            f"{path}: {hdu_label(hdul, i)}: a spectrum table with a flux column but no wavelength "
+                            f"column (looked for {', '.join(PHASE3_NAMES['wave'])} or TUTYPn "
+                            f"...{PHASE3_UTYPES['wave']}; columns: {', '.join(h.columns.names)})")
         fits_kind = kind or "stellar"
         if "EXTRACT1D" in names:
             spectra = read_jwst_x1d(path, kind=fits_kind)

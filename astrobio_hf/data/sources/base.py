@@ -38,18 +38,20 @@ import json
 import logging
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
 import datasets
+import pyarrow as pa
 from datasets.builder import Key
 from datasets.data_files import DataFilesDict, DataFilesList
 from datasets.exceptions import DatasetGenerationError
 from filelock import FileLock, Timeout
 
-from ..download import HttpClient, Secrets, join_url, redact_url, request_fingerprint, resolve_base_url
+from ..download import BadAnswerError, HttpClient, Secrets, join_url, redact_url, request_fingerprint, resolve_base_url
+from ..physical_ranges import check_table
 from .errors import SourceFormatError
 from .tabular import Column, units_text
 
@@ -114,7 +116,8 @@ class ArchiveBuilder(datasets.GeneratorBasedBuilder):
     MIN_INTERVAL_S: ClassVar[float] = 0.5
 
     def __init__(self, *args: Any, data_dir: str | os.PathLike | None = None,
-                 data_files: str | os.PathLike | list | None = None, **kwargs: Any) -> None:
+                 data_files: str | os.PathLike | list | None = None, request_timeout_s: float | None = None,
+                 max_retries: int | None = None, **kwargs: Any) -> None:
         if not self.SOURCE:
             raise TypeError(f"{type(self).__name__} must set SOURCE")
         if data_dir is not None:
@@ -135,9 +138,15 @@ class ArchiveBuilder(datasets.GeneratorBasedBuilder):
             if kwargs[name] == defaults[name]:
                 del kwargs[name]
         self._data_root = data_dir
+        # network options stay out of the config: they do not change what the dataset is (no new cache key)
+        self.request_timeout_s = request_timeout_s
+        self.max_retries = max_retries
+        self._downloaded: set[str] = set()
+        self._built_here = False
         self._skipped: list[dict[str, str]] = []
         self._file_units: dict[str, dict[str, str]] = {}
         self._file_release: dict[str, str] = {}
+        self._file_quality: dict[str, dict[str, Any]] = {}
         super().__init__(*args, data_dir=data_dir, **kwargs)
 
     # ------------------------------------------------------------------ hooks for sources
@@ -180,6 +189,25 @@ class ArchiveBuilder(datasets.GeneratorBasedBuilder):
     def note_release(self, path: str | Path, release: str) -> None:
         """Record the release/date a file declares (goes into the ``release`` provenance column)."""
         self._file_release[str(path)] = release
+
+    def note_quality(self, path: str | Path, findings: dict[str, Any]) -> None:
+        """Record masked values / dropped duplicates of a file (kept in the prepare report's ``quality``)."""
+        self._file_quality.setdefault(str(path), {}).update(findings)
+
+    def screen_physical(self, path: str | Path, table: pa.Table, ranges: str,
+                        location: Callable[[int], str]) -> pa.Table:
+        """Check ``table`` against :data:`physical_ranges.RANGES` ``[ranges]``: impossible values raise
+        :class:`SourceFormatError` naming ``location(row)`` and the field; masked ones are counted."""
+        counts: dict[str, int] = {}
+        table = check_table(table, ranges, counts=counts,
+                            error=lambda row, name, message: self.error(path, f"{location(row)}, field {name}", message))
+        if counts:
+            self.note_quality(path, {"masked": counts})
+        return table
+
+    def declared_quality(self, path: str | Path) -> dict[str, Any]:
+        """Masked values and duplicates a parsed file had (after :meth:`parse_file` ran on it)."""
+        return dict(self._file_quality.get(str(path), {}))
 
     def declared_units(self, path: str | Path) -> dict[str, str]:
         """Units a parsed file declared (after :meth:`parse_file` ran on it)."""
@@ -238,8 +266,9 @@ class ArchiveBuilder(datasets.GeneratorBasedBuilder):
     def fetch(self, client: HttpClient, download_dir: Path, force: bool = False) -> list[tuple[str, str]]:
         """Send :meth:`download_requests`; return ``(saved file, release text)`` pairs.
 
-        An answer already saved for the same request is reused unless ``force``. Sources whose
-        service pages with cursors override this and call ``client`` themselves.
+        An answer already saved for the same request is reused unless ``force``. A new answer is kept
+        only after :meth:`validate_answer` parsed it whole (see :meth:`HttpClient.download`). Sources
+        whose service pages with cursors override this and call ``client`` themselves.
         """
         out = []
         retrieved = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -250,14 +279,42 @@ class ArchiveBuilder(datasets.GeneratorBasedBuilder):
             if dest.is_file() and not force:
                 logger.info("%s: reusing saved answer %s", self.SOURCE, dest)
             else:
-                client.download(url, dest, method=req.method, params=req.params or None, data=req.data or None)
+                client.download(url, dest, method=req.method, params=req.params or None, data=req.data or None,
+                                validate=lambda path, req=req: self.validate_answer(path, req, client))
             release = req.release or f"{req.method} {redact_url(url, req.params)}"
             out.append((str(dest), f"{release} (retrieved {retrieved})"))
         return out
 
+    def validate_answer(self, path: Path, request: DownloadRequest, client: HttpClient) -> None:
+        """Parse a freshly downloaded answer whole, and compare its row count with :meth:`expected_rows`.
+
+        Raises :class:`SourceFormatError` (unparseable) or :class:`BadAnswerError` (short answer), so
+        that :meth:`HttpClient.download` throws the answer away instead of caching it.
+        """
+        try:
+            count = sum(1 for _ in self.parse_file(path))
+        finally:  # the staging path must not leak into the report
+            self._file_units.pop(str(path), None)
+            self._file_release.pop(str(path), None)
+            self._file_quality.pop(str(path), None)
+        expected = self.expected_rows(request, client)
+        if expected is not None and count != expected:
+            raise BadAnswerError(f"short answer: {count} rows parsed, the service reports {expected} rows for this "
+                                 f"query (cut transfer?)")
+
+    def expected_rows(self, request: DownloadRequest, client: HttpClient) -> int | None:
+        """How many rows the service says the answer of ``request`` holds (``None``: it cannot say)."""
+        return None
+
     def http_client(self) -> HttpClient:
-        """The client used in download mode (rate limit from ``MIN_INTERVAL_S``, secrets from env)."""
-        return HttpClient(self.SOURCE, min_interval_s=self.MIN_INTERVAL_S, secrets=self.secrets())
+        """The client used in download mode (rate limit from ``MIN_INTERVAL_S``, secrets from env,
+        ``request_timeout_s`` / ``max_retries`` from the builder's arguments)."""
+        options: dict[str, Any] = {}
+        if self.request_timeout_s is not None:
+            options["timeout_s"] = float(self.request_timeout_s)
+        if self.max_retries is not None:
+            options["max_retries"] = int(self.max_retries)
+        return HttpClient(self.SOURCE, min_interval_s=self.MIN_INTERVAL_S, secrets=self.secrets(), **options)
 
     # ------------------------------------------------------------------ datasets plumbing
 
@@ -276,7 +333,7 @@ class ArchiveBuilder(datasets.GeneratorBasedBuilder):
                                     citation=self.CITATION, license=self.LICENSE)
 
     def _split_generators(self, dl_manager: datasets.DownloadManager) -> list[datasets.SplitGenerator]:
-        self._skipped, self._file_units, self._file_release = [], {}, {}
+        self._skipped, self._file_units, self._file_release, self._file_quality = [], {}, {}, {}
         files = self.local_files
         if files is not None:
             pairs = [(f, "") for f in files]
@@ -284,6 +341,7 @@ class ArchiveBuilder(datasets.GeneratorBasedBuilder):
             root = dl_manager.download_config.cache_dir or self._cache_downloaded_dir
             download_dir = Path(root) / "astrobio" / self.SOURCE
             pairs = self.fetch(self.http_client(), download_dir, force=dl_manager.download_config.force_download)
+            self._downloaded = {str(p) for p, _ in pairs}
         return [datasets.SplitGenerator(name=datasets.Split.TRAIN, gen_kwargs={"files": pairs})]
 
     def _display_name(self, path: str) -> str:
@@ -294,8 +352,9 @@ class ArchiveBuilder(datasets.GeneratorBasedBuilder):
     def _generate_examples(self, files: list[tuple[str, str]]) -> Iterator[tuple[Key, dict[str, Any]]]:
         skip = self.config.on_bad_file == "skip"
         data_names = list(self.data_features())
+        produced = 0
         for file_index, (path, release) in enumerate(files):
-            rows = self.parse_file(Path(path))
+            rows = self._invalidating(path, self.parse_file(Path(path)))
             if skip:  # buffer the file so a late error does not leave half of it in the dataset
                 try:
                     rows = list(rows)
@@ -311,9 +370,26 @@ class ArchiveBuilder(datasets.GeneratorBasedBuilder):
                 row["source"] = self.SOURCE
                 row["release"] = self._file_release.get(path) or release
                 row["file"] = display
+                produced += 1
                 yield Key(file_index, row_index), row
+        if not produced:  # datasets would only say "Instruction train corresponds to no data"
+            names = ", ".join(self._display_name(p) for p, _ in files[:3]) + (" ..." if len(files) > 3 else "")
+            what = "every file was skipped as bad" if files and len(self._skipped) == len(files) else \
+                "the file(s) hold no data rows (a header only?)"
+            raise SourceFormatError(self.SOURCE, names or "(no file)", "", f"no rows to prepare: {what}")
+
+    def _invalidating(self, path: str, rows: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        """``rows``, deleting the saved answer ``path`` if it fails to parse (the next run fetches it anew)."""
+        try:
+            yield from rows
+        except SourceFormatError:
+            if path in self._downloaded:
+                Path(path).unlink(missing_ok=True)
+                logger.warning("%s: removed the saved answer %s: it does not parse", self.SOURCE, path)
+            raise
 
     def _download_and_prepare(self, dl_manager, verification_mode, **prepare_splits_kwargs) -> None:
+        self._built_here = True  # datasets calls this only when it builds (not when another process did)
         super()._download_and_prepare(dl_manager, verification_mode, **prepare_splits_kwargs)
         units = {}
         for file_units in self._file_units.values():
@@ -322,7 +398,8 @@ class ArchiveBuilder(datasets.GeneratorBasedBuilder):
             self.info.description = self.describe() + "\n\nColumns (units as declared by the files):\n" + \
                 units_text(self.columns(), units)
         report = {"skipped_files": self._skipped,
-                  "units": {self._display_name(k): v for k, v in self._file_units.items()}}
+                  "units": {self._display_name(k): v for k, v in self._file_units.items()},
+                  "quality": {self._display_name(k): v for k, v in self._file_quality.items()}}
         # self._output_dir is the .incomplete directory here: the report is renamed with the cache
         with open(os.path.join(self._output_dir, REPORT_FILENAME), "w", encoding="utf-8") as fh:
             json.dump(report, fh, indent=1)
@@ -330,6 +407,12 @@ class ArchiveBuilder(datasets.GeneratorBasedBuilder):
     def download_and_prepare(self, *args: Any, **kwargs: Any) -> None:
         """``datasets``' prepare, with our format errors unwrapped so the user sees them directly."""
         self._remove_stale_incomplete(kwargs.get("output_dir") or self._cache_dir)
+        self._built_here = False
+        mode = kwargs.get("download_mode")
+        if mode is not None and datasets.DownloadMode(mode) == datasets.DownloadMode.FORCE_REDOWNLOAD \
+                and kwargs.get("verification_mode") is None:
+            # a refetched answer may hold more or fewer rows than the cache it replaces: that is the point
+            kwargs["verification_mode"] = "no_checks"
         try:
             super().download_and_prepare(*args, **kwargs)
         except DatasetGenerationError as exc:
@@ -353,6 +436,11 @@ class ArchiveBuilder(datasets.GeneratorBasedBuilder):
     # ------------------------------------------------------------------ results
 
     @property
+    def built_here(self) -> bool:
+        """Whether this builder's last ``download_and_prepare`` generated the cache (``False``: reused it)."""
+        return self._built_here
+
+    @property
     def is_prepared(self) -> bool:
         """Whether a finished Arrow cache exists for this exact config and inputs."""
         return os.path.isfile(os.path.join(self._cache_dir, datasets.config.DATASET_INFO_FILENAME))
@@ -363,7 +451,7 @@ class ArchiveBuilder(datasets.GeneratorBasedBuilder):
         if os.path.isfile(path):
             with open(path, encoding="utf-8") as fh:
                 return json.load(fh)
-        return {"skipped_files": list(self._skipped), "units": {}}
+        return {"skipped_files": list(self._skipped), "units": {}, "quality": {}}
 
     @property
     def skipped_files(self) -> list[dict[str, str]]:

@@ -122,7 +122,20 @@ def biopython_errors(source: str, path: Path, reader: LineCountingReader | None,
             # Biopython's parsers raise these plain types on malformed input (SwissProtParserError is a
             # ValueError; ParseError from ElementTree a SyntaxError); gzip raises EOFError/OSError.
             raise SourceFormatError(source, str(path), location(),
-                                    f"bad {what}: {type(exc).__name__}: {_one_line(exc)}") from None
+                                    f"bad {what}: {type(exc).__name__}: {_one_line(exc) or _failed_check(exc)}") \
+                from None
+
+
+def _failed_check(exc: BaseException) -> str:
+    """What a message-less exception (a bare ``assert`` inside Biopython) was checking: its source line."""
+    import traceback
+
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return "(no message)"
+    last = frames[-1]
+    return (f"the parser's check `{(last.line or '').strip()}` failed in {last.name} "
+            f"({Path(last.filename).name} line {last.lineno}): the element breaks the format's rules")
 
 
 def _one_line(exc: BaseException, limit: int = 300) -> str:

@@ -37,6 +37,7 @@ import pyarrow as pa
 
 from ..download import HttpClient, join_url, request_fingerprint
 from .base import ArchiveBuilder, ArchiveBuilderConfig, DownloadRequest
+from .facilities import refuse_other_archive
 from .observatory import (
     SPECTRUM_FEATURES,
     angles_deg,
@@ -281,6 +282,7 @@ class EsoArchive(ArchiveBuilder):
         spectra = read_fits_spectra(self.SOURCE, path)
         with fits.open(path, memmap=False, ignore_missing_end=True) as hdul:  # the reader vouched for the file
             headers = [h.header for h in hdul]
+        refuse_other_archive(self.SOURCE, path, headers, own=("ESO",))
         ordered = headers[1:] + headers[:1]  # an extension's keywords win over the primary's
         arcfile = header_value(ordered, "ARCFILE")
         match = _DATASET_ID.match(path.name)

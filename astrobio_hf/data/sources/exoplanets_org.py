@@ -124,5 +124,6 @@ class ExoplanetsOrg(ArchiveBuilder):
     def parse_file(self, path: Path) -> Iterator[dict[str, Any]]:
         raw = self.read_table(path)
         typed = convert_columns(raw, self.columns(), source=self.SOURCE, file=path)
+        typed = self.screen_physical(path, typed, "exoplanets_org", raw.location)
         keys = pa.array([normalize_name(n) for n in typed.column("name").to_pylist()], pa.string())
         yield from rows(typed.append_column("name_normalized", keys))

@@ -36,6 +36,7 @@ import pyarrow as pa
 
 from ..download import HttpClient, join_url, redact_url
 from .base import ArchiveBuilder, ArchiveBuilderConfig, DownloadRequest
+from .facilities import refuse_other_archive
 from .observatory import (
     SPECTRUM_FEATURES,
     angles_deg,
@@ -229,6 +230,7 @@ class KeckKoa(ArchiveBuilder):
         spectra = read_fits_spectra(self.SOURCE, path)
         with fits.open(path, memmap=False, ignore_missing_end=True) as hdul:  # the reader vouched for the file
             headers = [h.header for h in hdul][1:] + [hdul[0].header]
+        refuse_other_archive(self.SOURCE, path, headers, own=("Keck",))
         where = lambda _i: "HDU 0 (header)"  # noqa: E731 (one-off location namer)
         ra = angles_deg([header_value(headers, "RA")], hours=True, source=self.SOURCE, path=path, where=where,
                         field="RA")[0]

@@ -11,12 +11,16 @@ Local mode reads the archive's own export formats, detected from the content:
 
 * the interactive-table CSV (``# COLUMN name: description [unit]`` preamble: units and the
   export date are kept), and the plain TAP CSV (header line first); ``.tsv`` is tab-delimited;
-* IPAC tables (``\\`` keywords, ``|name|`` header rows) and VOTables, through astropy.
+* IPAC tables (``\\`` keywords, ``|name|`` header rows), VOTables and ECSV (astroquery's format),
+  through astropy;
+* exports made before the archive's 2021 column renames (``pl_hostname``, ``pl_discmethod``, ...):
+  the old names are aliases of the current columns (:data:`LEGACY_NAMES`).
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import logging
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,8 +28,11 @@ from pathlib import Path
 from typing import Any
 
 import datasets
+import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..download import DownloadError, HttpClient, join_url
+from ..physical_ranges import conflicting_key, duplicate_rows
 from .base import ArchiveBuilder, ArchiveBuilderConfig, DownloadRequest
 from .tabular import (
     Column,
@@ -39,19 +46,21 @@ from .tabular import (
     sniff_format,
 )
 
+logger = logging.getLogger(__name__)
+
 TAP_URL = "https://exoplanetarchive.ipac.caltech.edu/TAP"
 
 # Documented columns (https://exoplanetarchive.ipac.caltech.edu/docs/API_PS_columns.html); units as the
 # archive writes them in its CSV preamble.
 _PLANET_COLUMNS: tuple[Column, ...] = (
     Column("pl_name", "string", "", "Planet name", required=True),
-    Column("hostname", "string", "", "Host star name", required=True),
+    Column("hostname", "string", "", "Host star name", required=True, aliases=("pl_hostname",)),
     Column("sy_snum", "int64", "", "Number of stars in the system"),
-    Column("sy_pnum", "int64", "", "Number of planets in the system"),
-    Column("discoverymethod", "string", "", "Discovery method"),
-    Column("disc_year", "int64", "", "Discovery year"),
-    Column("disc_facility", "string", "", "Discovery facility"),
-    Column("pl_controv_flag", "int64", "", "1 if the planet's status is disputed"),
+    Column("sy_pnum", "int64", "", "Number of planets in the system", aliases=("pl_pnum",)),
+    Column("discoverymethod", "string", "", "Discovery method", aliases=("pl_discmethod",)),
+    Column("disc_year", "int64", "", "Discovery year", aliases=("pl_disc",)),
+    Column("disc_facility", "string", "", "Discovery facility", aliases=("pl_facility",)),
+    Column("pl_controv_flag", "int64", "", "1 if the planet's status is disputed", aliases=("pl_controvflag",)),
     Column("pl_orbper", "float64", "days", "Orbital period"),
     Column("pl_orbpererr1", "float64", "days", "Orbital period upper uncertainty"),
     Column("pl_orbpererr2", "float64", "days", "Orbital period lower uncertainty"),
@@ -64,20 +73,20 @@ _PLANET_COLUMNS: tuple[Column, ...] = (
     Column("pl_orbeccen", "float64", "", "Eccentricity"),
     Column("pl_insol", "float64", "Earth Flux", "Insolation flux"),
     Column("pl_eqt", "float64", "K", "Equilibrium temperature"),
-    Column("ttv_flag", "int64", "", "1 if the data show transit timing variations"),
+    Column("ttv_flag", "int64", "", "1 if the data show transit timing variations", aliases=("pl_ttvflag",)),
     Column("st_spectype", "string", "", "Spectral type"),
     Column("st_teff", "float64", "K", "Stellar effective temperature"),
     Column("st_rad", "float64", "Solar Radius", "Stellar radius"),
     Column("st_mass", "float64", "Solar mass", "Stellar mass"),
-    Column("st_met", "float64", "dex", "Stellar metallicity"),
+    Column("st_met", "float64", "dex", "Stellar metallicity", aliases=("st_metfe",)),
     Column("st_metratio", "string", "", "Metallicity ratio ([Fe/H], [M/H])"),
     Column("st_logg", "float64", "log10(cm/s**2)", "Stellar surface gravity"),
     Column("ra", "float64", "deg", "Right ascension (J2000)"),
     Column("dec", "float64", "deg", "Declination (J2000)"),
-    Column("sy_dist", "float64", "pc", "Distance"),
+    Column("sy_dist", "float64", "pc", "Distance", aliases=("st_dist",)),
     Column("sy_vmag", "float64", "mag", "V (Johnson) magnitude"),
     Column("sy_kmag", "float64", "mag", "Ks (2MASS) magnitude"),
-    Column("sy_gaiamag", "float64", "mag", "Gaia G magnitude"),
+    Column("sy_gaiamag", "float64", "mag", "Gaia G magnitude", aliases=("gaia_gmag",)),
 )
 
 _PS_EXTRA: tuple[Column, ...] = (
@@ -127,6 +136,12 @@ _KOI_COLUMNS: tuple[Column, ...] = (
     Column("dec", "float64", "deg", "Declination (J2000)"),
 )
 
+#: Pre-2021 ("Confirmed Planets" table) column names -> current names (docs: SOURCES.md, last section).
+LEGACY_NAMES: dict[str, str] = {spec.aliases[0]: spec.name for spec in _PLANET_COLUMNS if spec.aliases}
+
+#: The column that names one record of each table (two rows with one name are duplicates or a conflict).
+RECORD_KEY = {"pscomppars": "pl_name", "ps": "pl_name", "toi": "toi", "cumulative": "kepoi_name"}
+
 #: table -> its documented columns
 TABLES: dict[str, tuple[Column, ...]] = {
     "pscomppars": _PLANET_COLUMNS,
@@ -156,14 +171,31 @@ class NasaExoplanetArchiveConfig(ArchiveBuilderConfig):
             raise ValueError("nasa_exoplanet_archive: top must be a positive row count")
 
 
-def adql_query(table: str, where: str | None = None, top: int | None = None) -> str:
-    """The ADQL text sent to TAP for ``table`` (documented columns; ``ps`` keeps ``default_flag = 1``)."""
-    names = ", ".join(c.name for c in TABLES[table])
+def _where(table: str, where: str | None) -> str:
     conditions = ["default_flag = 1"] if table == "ps" else []
     if where:
         conditions.append(f"({where})")
+    return " WHERE " + " AND ".join(conditions) if conditions else ""
+
+
+def adql_query(table: str, where: str | None = None, top: int | None = None) -> str:
+    """The ADQL text sent to TAP for ``table`` (documented columns; ``ps`` keeps ``default_flag = 1``)."""
+    names = ", ".join(c.name for c in TABLES[table])
     head = f"SELECT TOP {int(top)} " if top else "SELECT "
-    return head + names + f" FROM {table}" + (" WHERE " + " AND ".join(conditions) if conditions else "")
+    return head + names + f" FROM {table}" + _where(table, where)
+
+
+def adql_count_query(table: str, where: str | None = None) -> str:
+    """The ADQL that asks TAP how many rows :func:`adql_query` selects (the completeness check)."""
+    return f"SELECT COUNT(*) AS n FROM {table}" + _where(table, where)
+
+
+def parse_count_answer(text: str) -> int | None:
+    """The integer of a one-cell TAP CSV answer (``n\n5967``), or ``None`` when it is not one."""
+    lines = [line.strip().strip('"') for line in text.strip().splitlines() if line.strip()]
+    if len(lines) != 2 or not lines[1].isdigit():
+        return None
+    return int(lines[1])
 
 
 def parse_preamble(lines: list[str]) -> tuple[dict[str, str], dict[str, str], str]:
@@ -195,7 +227,7 @@ class NasaExoplanetArchive(ArchiveBuilder):
     SOURCE = "nasa_exoplanet_archive"
     DEFAULT_BASE_URL = TAP_URL
     FILE_PATTERNS = ("**/*.csv", "**/*.tsv", "**/*.tbl", "**/*.ipac", "**/*.txt", "**/*.vot", "**/*.votable",
-                     "**/*.xml")
+                     "**/*.xml", "**/*.ecsv")
     HOMEPAGE = "https://exoplanetarchive.ipac.caltech.edu"
     CITATION = ("This research has made use of the NASA Exoplanet Archive, which is operated by the California "
                 "Institute of Technology, under contract with NASA under the Exoplanet Exploration Program.")
@@ -217,12 +249,27 @@ class NasaExoplanetArchive(ArchiveBuilder):
                                 params={"query": query, "format": "csv"},
                                 release=f"TAP {self.config.table}: {query}")]
 
+    def expected_rows(self, request: DownloadRequest, client: HttpClient) -> int | None:
+        """Ask TAP for ``COUNT(*)`` of the same query: a body cut at a line boundary parses, but comes up short."""
+        query = adql_count_query(self.config.table, self.config.where)
+        try:
+            answer = client.get(join_url(self.base_url, "sync"), params={"query": query, "format": "csv"})
+            count = parse_count_answer(answer.text)
+        except DownloadError as exc:
+            count, problem = None, str(exc)
+        else:
+            problem = f"answer {answer.text[:80]!r} is not a count"
+        if count is None:
+            logger.warning("%s: cannot check the answer's completeness (COUNT query: %s)", self.SOURCE, problem)
+            return None
+        return min(count, int(self.config.top)) if self.config.top else count
+
     def read_table(self, path: Path) -> RawTable:
         """Any of the archive's export formats -> :class:`RawTable` (units and export date noted)."""
         data = read_bytes(path, self.SOURCE)
         text = decode_utf8(data, path, self.SOURCE)
         fmt = sniff_format(text)
-        if fmt in ("ipac", "votable"):
+        if fmt in ("ipac", "votable", "ecsv"):
             raw = read_astropy_strings(path, self.SOURCE, fmt)
         else:
             lines = text.splitlines()
@@ -244,11 +291,37 @@ class NasaExoplanetArchive(ArchiveBuilder):
 
     def parse_file(self, path: Path) -> Iterator[dict[str, Any]]:
         raw = self.read_table(path)
+        legacy = {old: new for old, new in LEGACY_NAMES.items()
+                  if old in raw.table.column_names and new not in raw.table.column_names}
+        if legacy and self.config.table in ("pscomppars", "ps"):
+            self.note_quality(path, {"legacy_columns": legacy})  # a pre-2021 export, read through the alias map
         typed = convert_columns(raw, self.columns(), source=self.SOURCE, file=path)
+        typed = typed.append_column("__row", pa.array(range(typed.num_rows), pa.int64()))
+        typed = self.screen_physical(path, typed, "planet_catalog", raw.location)
         if self.config.table == "ps" and "default_flag" in raw.table.column_names:
             # a full ps dump holds every parameter set of a planet; keep the archive's default one
             typed = typed.filter(pc.fill_null(pc.equal(typed.column("default_flag"), 1), False))
-        yield from rows(typed)
+        typed = self._drop_duplicates(path, raw, typed)
+        yield from rows(typed.drop_columns(["__row"]))
+
+    def _drop_duplicates(self, path: Path, raw: RawTable, typed: pa.Table) -> pa.Table:
+        """Repeated identical records are dropped and reported; two different records under one name are refused."""
+        key = RECORD_KEY[self.config.table]
+        keep, repeated = duplicate_rows(typed, key, ignore=("__row",))
+        dropped = int((~keep).sum())
+        if dropped:
+            typed = typed.filter(pa.array(keep))
+            self.note_quality(path, {"duplicate_rows_dropped": dropped, "duplicated": repeated})
+            logger.warning("%s: %s: dropped %d repeated rows (e.g. %s)", self.SOURCE, path, dropped,
+                           ", ".join(repeated))
+        conflict = conflicting_key(typed, key)
+        if conflict is not None:
+            name, first, second = conflict
+            rows_at = typed.column("__row").to_pylist()
+            raise self.error(path, f"{raw.location(rows_at[second])}, field {key}",
+                             f"{key} {name!r} appears again with different values (first at "
+                             f"{raw.location(rows_at[first])}); a {self.config.table} table holds one row per record")
+        return typed
 
 
 def planet_features() -> datasets.Features:

@@ -38,9 +38,11 @@ from pathlib import Path
 from typing import Any
 
 import datasets
+import numpy as np
 
 from ..download import HttpClient, Secrets, join_url, read_token, redact_url, request_fingerprint
 from ..modalities.organism_networks import InvalidECNumberError, normalize_ec
+from ..physical_ranges import rule
 from .base import ArchiveBuilder, ArchiveBuilderConfig
 from .biofiles import first_text, iter_records, stem_suffix
 from .errors import SourceFormatError
@@ -270,6 +272,22 @@ class NcbiGenbank(ArchiveBuilder):
                                              empty_message="no GenBank records (expected LOCUS ... // blocks)"):
             yield self._genbank_row(record, path, where)
 
+    def _check_feature(self, path: Path, where: str, record: Any, index: int, feature: Any, length: int) -> None:
+        """A feature lies on its record: 0 <= start <= end <= record length (``genbank_feature`` ranges)."""
+        try:
+            start, end = int(feature.location.start), int(feature.location.end)
+        except (TypeError, ValueError, AttributeError):
+            return  # unknown positions (<, >) without a number: Biopython keeps them fuzzy
+        label = next((feature.qualifiers[k][0] for k in ("locus_tag", "gene", "protein_id")
+                      if feature.qualifiers.get(k)), "")
+        at = f"{where}, feature {index} ({feature.type}{' ' + label if label else ''}), location"
+        spec = rule("genbank_feature", "start")
+        if spec.outside(np.array([float(start)])).any() or end < start:
+            raise self.error(path, at, f"location {feature.location} is impossible (start {start}, end {end})")
+        if length and end > length:
+            raise self.error(path, at, f"location {feature.location} ends at {end:,} on a record of {length:,} bp "
+                                       f"({record.id})")
+
     def _genbank_row(self, record: Any, path: Path, where: str) -> dict[str, Any]:
         ann = record.annotations
         counts = {"gene": 0, "CDS": 0, "rRNA": 0, "tRNA": 0}
@@ -277,7 +295,9 @@ class NcbiGenbank(ArchiveBuilder):
         products: list[str] = []
         protein_ids: list[str] = []
         taxid = None
-        for feature in record.features:
+        length = len(record.seq)
+        for index, feature in enumerate(record.features, start=1):
+            self._check_feature(path, where, record, index, feature, length)
             if feature.type in counts:
                 counts[feature.type] += 1
             qualifiers = feature.qualifiers
@@ -295,7 +315,7 @@ class NcbiGenbank(ArchiveBuilder):
                         str(feature.location))
             for value in qualifiers.get("EC_number", []):
                 try:
-                    ec = normalize_ec(value, where=gene)
+                    ec = normalize_ec(value, where="")  # the location goes in once, through self.error
                 except InvalidECNumberError as exc:
                     raise self.error(path, f"{where}, CDS {gene}, qualifier /EC_number", str(exc)) from None
                 if ec not in ec_numbers:

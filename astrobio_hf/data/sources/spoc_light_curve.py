@@ -30,6 +30,7 @@ import numpy as np
 from ..download import HttpClient
 from ..modalities import LightCurveFormatError, read_light_curve
 from ..modalities._fits import find_hdu, open_fits, table_column
+from ..physical_ranges import rule, screen
 from .base import ArchiveBuilder
 from .mast import ARCHIVE_URL, FileRequest, fetch_files, format_error
 
@@ -106,6 +107,18 @@ class SpocLightCurveBuilder(ArchiveBuilder):
             raise self.error(path, "HDU 0 'PRIMARY'", f"a {raw.mission} light curve; the {self.SOURCE} builder reads "
                              f"{'/'.join(self.MISSIONS)} files")
         columns, units, release, number = self._read_columns(path)
+        columns["time"] = raw.time  # fill values masked, order checked (read_light_curve)
+        masked = dict(raw.masked)
+        for name in ("sap_flux", "sap_flux_err", "pdcsap_flux", "pdcsap_flux_err"):
+            if columns.get(name) is not None and name not in ("pdcsap_flux", "pdcsap_flux_err"):
+                spec = rule("light_curve", "FLUX_ERR" if name.endswith("_err") else "FLUX")
+                columns[name], count = screen(columns[name], spec, f"{path}, column {name.upper()}")
+                if count:
+                    masked[f"{name.upper()}: outside {spec.describe()}"] = count
+        if raw.flux_column == "PDCSAP_FLUX":
+            columns["pdcsap_flux"], columns["pdcsap_flux_err"] = raw.flux, raw.flux_err
+        if masked:
+            self.note_quality(path, {"masked": masked})
         self.note_units(path, units)
         self.note_release(path, release)
         n = raw.n_cadences

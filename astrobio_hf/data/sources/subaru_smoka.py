@@ -33,6 +33,7 @@ from astropy.io import fits
 
 from ..modalities._fits import ModalityFormatError, hdu_label, nonstandard_cards, open_fits, read_hdu_data
 from .base import ArchiveBuilder, DownloadRequest
+from .facilities import refuse_other_archive
 from .observatory import angles_deg, as_float, header_value, modality_error
 
 NO_API_MESSAGE = ("SMOKA has no public API; download the frames from the SMOKA web form and use --data-dir "
@@ -110,6 +111,7 @@ class SubaruSmoka(ArchiveBuilder):
     def parse_file(self, path: Path) -> Iterator[dict[str, Any]]:
         try:
             with open_fits(path) as hdul:
+                refuse_other_archive(self.SOURCE, path, [h.header for h in hdul], own=("Subaru",))
                 found = False
                 for index, hdu in enumerate(hdul):
                     if not isinstance(hdu, (fits.PrimaryHDU, fits.ImageHDU, fits.CompImageHDU)):

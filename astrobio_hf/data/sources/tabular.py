@@ -9,7 +9,9 @@ GTDB, UniProt TSV) reuse these.
 
 from __future__ import annotations
 
+import gzip
 import io
+import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,12 +62,29 @@ class RawTable:
 # --------------------------------------------------------------------------- raw text
 
 
+#: leading bytes of compressed containers a text table may arrive in (name -> magic)
+_COMPRESSED = {"bzip2": b"BZh", "zip": b"PK\x03\x04", "xz": b"\xfd7zXZ\x00", "zstandard": b"\x28\xb5\x2f\xfd"}
+
+
 def read_bytes(path: str | Path, source: str) -> bytes:
-    """The file's bytes; an empty file is an error."""
+    """The file's bytes, gunzipped when it is gzip-compressed (whatever its name); an empty file is an error.
+
+    Other compressed containers are named as such instead of failing later as "not valid UTF-8".
+    """
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
         raise SourceFormatError(source, str(path), "", f"cannot read file: {exc.strerror or exc}") from None
+    if data[:2] == b"\x1f\x8b":
+        try:
+            data = gzip.decompress(data)
+        except (EOFError, OSError, zlib.error) as exc:
+            raise SourceFormatError(source, str(path), "", f"gzip-compressed file is damaged or cut short: {exc}") \
+                from None
+    for name, magic in _COMPRESSED.items():
+        if data.startswith(magic):
+            raise SourceFormatError(source, str(path), "", f"a {name}-compressed file, not a text table: decompress "
+                                                           "it first (gzip files are read directly)")
     if not data.strip():
         raise SourceFormatError(source, str(path), "line 1", "file is empty")
     return data
@@ -83,8 +102,10 @@ def decode_utf8(data: bytes, path: str | Path, source: str) -> str:
 
 
 def sniff_format(text: str) -> str:
-    """``"ipac"``, ``"votable"`` or ``"csv"`` from the first non-blank characters of a table file."""
+    """``"ipac"``, ``"votable"``, ``"ecsv"`` or ``"csv"`` from the first non-blank characters of a table file."""
     head = text.lstrip()[:512]
+    if head.startswith("# %ECSV"):  # astropy's / astroquery's enhanced CSV
+        return "ecsv"
     if head.startswith(("\\", "|")):
         return "ipac"
     if head.startswith("<?xml") or head.startswith("<VOTABLE") or "<VOTABLE" in head:
@@ -159,13 +180,16 @@ def _split_header(line: str, delimiter: str) -> Iterator[list[str]]:
 
 
 def read_astropy_strings(path: str | Path, source: str, fmt: str) -> RawTable:
-    """IPAC table (``fmt="ipac"``) or VOTable (``"votable"``) -> all-string :class:`RawTable`, units kept."""
+    """IPAC table (``fmt="ipac"``), VOTable (``"votable"``) or ECSV (``"ecsv"``) -> all-string
+    :class:`RawTable`, units kept."""
     from astropy.io import ascii as astro_ascii
     from astropy.table import Table
 
     try:
         if fmt == "ipac":
             table = astro_ascii.read(str(path), format="ipac", guess=False)
+        elif fmt == "ecsv":
+            table = Table.read(str(path), format="ascii.ecsv")
         else:
             table = Table.read(str(path), format="votable")
     except Exception as exc:  # astropy raises many types (ValueError, InconsistentTableError, ...)
@@ -270,8 +294,15 @@ def _cast(column: pa.Array, spec: Column, raw: RawTable, source: str, file: str 
         return pc.if_else(pc.is_valid(lowered), truth, pa.scalar(None, pa.bool_()))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         row, value = _first_bad(text, spec.dtype)
+        hint = ""
+        if spec.dtype == "int64":
+            try:
+                if float(value).is_integer():
+                    hint = " (outside the 64-bit integer range)"
+            except ValueError:
+                pass
         raise SourceFormatError(source, str(file), f"{raw.location(row)}, field {native}",
-                                f"value {value!r} is not a valid {spec.dtype}") from None
+                                f"value {value!r} is not a valid {spec.dtype}{hint}") from None
 
 
 def _first_bad(text: pa.Array, dtype: str) -> tuple[int, str]:
@@ -281,8 +312,8 @@ def _first_bad(text: pa.Array, dtype: str) -> tuple[int, str]:
             continue
         try:
             number = float(value)
-            if dtype == "int64" and not number.is_integer():
-                return i, value
+            if dtype == "int64" and not (number.is_integer() and -(2 ** 63) <= int(number) < 2 ** 63):
+                return i, value  # a fraction, or an integer too large for int64
             if dtype == "bool" and value.lower() not in _TRUE | _FALSE:
                 return i, value
         except ValueError:

@@ -36,9 +36,11 @@ from pathlib import Path
 from typing import Any
 
 import datasets
+import numpy as np
 
 from ..download import HttpClient, join_url, request_fingerprint
 from ..modalities.organism_networks import InvalidECNumberError, normalize_ec
+from ..physical_ranges import rule, violation_text
 from .base import ArchiveBuilder, ArchiveBuilderConfig
 from .biofiles import biopython_errors, first_text, iter_records, open_binary
 from .tabular import Column, convert_columns, decode_utf8, read_csv_strings, rows
@@ -200,15 +202,29 @@ class Uniprot(ArchiveBuilder):
         count = 0
         for row in parsed:
             count += 1
+            self._check_length(path, f"entry {count} ({row.get('accession')})", row)
             yield row
         if count == 0:
             raise self.error(path, "", "no UniProt entries in the file")
+
+    def _check_length(self, path: Path, where: str, row: dict[str, Any]) -> None:
+        """``length`` within the protein range of :data:`physical_ranges.RANGES` and equal to the sequence's."""
+        length = row.get("length")
+        if length is None:
+            return
+        spec = rule("protein", "length")
+        if spec.outside(np.array([float(length)])).any():
+            raise self.error(path, f"{where}, field length", violation_text(spec, length))
+        sequence = row.get("sequence")
+        if sequence and len(sequence) != length:
+            raise self.error(path, f"{where}, field length",
+                             f"length {length} disagrees with the sequence's {len(sequence)} residues")
 
     def _ec(self, values: list[str], path: Path, where: str) -> list[str]:
         out: list[str] = []
         for value in values:
             try:
-                ec = normalize_ec(value, where=where)
+                ec = normalize_ec(value, where="")  # the location goes in once, through self.error
             except InvalidECNumberError as exc:
                 raise self.error(path, where, str(exc)) from None
             if ec not in out:
