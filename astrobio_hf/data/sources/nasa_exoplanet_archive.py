@@ -194,7 +194,7 @@ class NasaExoplanetArchive(ArchiveBuilder):
     BUILDER_CONFIG_CLASS = NasaExoplanetArchiveConfig
     SOURCE = "nasa_exoplanet_archive"
     DEFAULT_BASE_URL = TAP_URL
-    FILE_PATTERNS = ("**/*.csv", "**/*.tsv", "**/*.tbl", "**/*.ipac", "**/*.txt", "**/*.vot", "**/*.votable",
+    FILE_PATTERNS = ("**/*.csv", "**/*.csv.gz", "**/*.tsv", "**/*.tbl", "**/*.ipac", "**/*.txt", "**/*.vot", "**/*.votable",
                      "**/*.xml")
     HOMEPAGE = "https://exoplanetarchive.ipac.caltech.edu"
     CITATION = ("This research has made use of the NASA Exoplanet Archive, which is operated by the California "

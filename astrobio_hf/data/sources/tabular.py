@@ -9,6 +9,8 @@ GTDB, UniProt TSV) reuse these.
 
 from __future__ import annotations
 
+import gzip
+
 import io
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -61,11 +63,14 @@ class RawTable:
 
 
 def read_bytes(path: str | Path, source: str) -> bytes:
-    """The file's bytes; an empty file is an error."""
+    """The file's bytes, gunzipped when the file is gzip-compressed (``.csv.gz`` dumps); an empty file is an error."""
     try:
         data = Path(path).read_bytes()
-    except OSError as exc:
-        raise SourceFormatError(source, str(path), "", f"cannot read file: {exc.strerror or exc}") from None
+        if data[:2] == b"\x1f\x8b":
+            data = gzip.decompress(data)
+    except (OSError, EOFError) as exc:
+        raise SourceFormatError(source, str(path), "", f"cannot read file: {getattr(exc, 'strerror', None) or exc}"
+                                ) from None
     if not data.strip():
         raise SourceFormatError(source, str(path), "line 1", "file is empty")
     return data
