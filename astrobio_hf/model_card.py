@@ -147,7 +147,8 @@ def build_model_card(model: Any = None, *, config: Any = None, parameters: int |
     recipe_dict = scrub_local_paths(scrub_secrets(load_recipe(recipe))) if recipe is not None else None
     sources = summarize_sources([_source_row(s) for s in (data_sources or [])])
     generated = list(generated_parts or []) + [
-        f"{s['source']}: {s['rows']} rows" for s in sources if s.get("generated")]
+        f"{s['source']}: {s['rows']} rows" if s["rows"] else f"{s['source']}: {s.get('note') or 'generated'}"
+        for s in sources if s.get("generated")]
     metrics = dict(metrics or {})
     evaluations = [dict(e) for e in (evaluations or [])]
 
@@ -337,7 +338,10 @@ def summarize_sources(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         key = (str(row["source"]), bool(row.get("generated")))
         entry = merged.setdefault(key, {"source": key[0], "generated": key[1], "rows": 0, "releases": []})
         note = str(row.get("note") or "")
-        entry["rows"] += int(note.split()[0]) if note.split() and note.split()[0].isdigit() else 0
+        if note.endswith(" rows") and note.split()[0].isdigit():  # summarize_provenance's "N rows"
+            entry["rows"] += int(note.split()[0])
+        elif note and not entry.get("note"):
+            entry["note"] = note
         release = str(row.get("release") or "")
         if release and release not in entry["releases"]:
             entry["releases"].append(release)
@@ -364,8 +368,9 @@ def model_index(evaluations: list[dict[str, Any]]) -> list[Any]:
                     continue
                 out.append(EvalResult(
                     task_type="tabular-classification", task_name="habitability (Kopparapu 2014 rule labels)",
-                    dataset_type=_dataset_id(ev), dataset_name=f"{ev.get('dataset')} ({ev['protocol']['name']} protocol)",
-                    dataset_config=ev["protocol"]["name"], dataset_split=ev["split"], metric_type=key,
+                    dataset_type=_dataset_id(ev), dataset_config=ev["protocol"]["name"],
+                    dataset_name=f"{ev.get('dataset_name') or ev.get('dataset')} ({ev['protocol']['name']} protocol)",
+                    dataset_split=ev["split"], metric_type=key,
                     metric_value=round(float(value), 4), metric_name=f"{who}{label}"))
     return out
 
@@ -425,12 +430,12 @@ def _cell(value: Any) -> str:
 
 
 def _sources_table(sources: list[dict[str, Any]]) -> list[str]:
-    rows = ["| source | real or generated | rows (train split) | releases |", "|---|---|---:|---|"]
+    rows = ["| source | real or generated | rows (train split) | releases | note |", "|---|---|---:|---|---|"]
     for s in sources:
         releases = s["releases"]
         shown = "; ".join(releases[:2]) + (f"; ... ({len(releases)} in all)" if len(releases) > 2 else "")
         rows.append(f"| {_cell(s['source'])} | {'generated' if s['generated'] else 'real'} | {s['rows']} | "
-                    f"{_cell(shown)} |")
+                    f"{_cell(shown)} | {_cell(s.get('note'))} |")
     return rows
 
 

@@ -34,8 +34,17 @@ from ..package_data import CATALOG_RELEASE, CATALOG_SOURCE_SHA256, real_catalog_
 from . import formats, observations, physics
 from .package_data import cobra_models
 from .population import GENERATOR
-from .sample import CROSS_IDS, GRAPH_MAP, MANIFEST, SPECTRUM_MAP, SPECTRUM_SOURCE, _label_summary, _prepare_target, \
-    _rng, _safe
+from .sample import (
+    CROSS_IDS,
+    GRAPH_MAP,
+    MANIFEST,
+    SPECTRUM_MAP,
+    SPECTRUM_SOURCE,
+    _label_summary,
+    _prepare_target,
+    _rng,
+    _safe,
+)
 
 NASA_FILE = "nasa_exoplanet_archive/PSCompPars_2025.csv.gz"
 #: Real planets the demo predicts for (named as the archive names them).
@@ -61,6 +70,10 @@ def _semi_major_axis(p: pd.Series) -> float:
     return a if math.isfinite(a) else float(physics.semi_major_axis_au(p["pl_orbper"], p["st_mass"]))
 
 
+def _value(row: pd.Series, column: str, default: float) -> float:
+    return float(row[column]) if pd.notna(row[column]) else default
+
+
 def _write_light_curves(root: Path, planets: pd.DataFrame, hosts: list[str], seed: int) -> tuple[list[str], list]:
     files, cross = [], []
     for index, host in enumerate(hosts):
@@ -84,13 +97,10 @@ def _write_light_curves(root: Path, planets: pd.DataFrame, hosts: list[str], see
         curve = observations.synthesize_light_curve(rng, luminosity, distance, transits)
         kic = _KIC_BASE + index
         name = f"light_curves/kplr{kic:09d}-2009350155506_llc.fits"
-
-        def value(column: str, default: float) -> float:
-            return float(star[column]) if pd.notna(star[column]) else default
-
-        formats.write_kepler_light_curve(root / name, curve, kic=kic, ra=value("ra", 0.0), dec=value("dec", 0.0),
-                                         teff=float(star["st_teff"]), logg=value("st_logg", 4.4),
-                                         feh=value("st_met", 0.0), radius=float(star["st_rad"]), seed=seed)
+        formats.write_kepler_light_curve(root / name, curve, kic=kic, ra=_value(star, "ra", 0.0),
+                                         dec=_value(star, "dec", 0.0), teff=float(star["st_teff"]),
+                                         logg=_value(star, "st_logg", 4.4), feh=_value(star, "st_met", 0.0),
+                                         radius=float(star["st_rad"]), seed=seed)
         files.append(name)
         cross.append([host, kic, "", ""])
     return files, cross
@@ -112,8 +122,8 @@ def _write_spectra(root: Path, planets: pd.DataFrame, chosen: pd.DataFrame, seed
     return files, mapping
 
 
-def write_real_sample(out_dir: str | Path, seed: int = 0, *, light_curve_fraction: float = 0.15,
-                      spectrum_fraction: float = 0.15, graph_fraction: float = 0.05,
+def write_real_sample(out_dir: str | Path, seed: int = 0, *, light_curve_fraction: float = 0.1,
+                      spectrum_fraction: float = 0.1, graph_fraction: float = 0.05,
                       max_planets: int | None = None) -> dict[str, Any]:
     """Write the real-catalog sample into ``out_dir`` (absent, empty or an earlier sample) and return its manifest.
 

@@ -131,7 +131,8 @@ def main(argv: list[str] | None = None) -> int:
     print("[demo] real inputs:")
     for item in summary["real"]:
         print(f"  {item}")
-    print(f"[demo] finished in {summary['seconds']['total']} s ({', '.join(f'{k} {v}' for k, v in timings.items())})")
+    print(f"[demo] finished in {summary['seconds']['total']} s ("
+          + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()) + ")")
     return 0
 
 

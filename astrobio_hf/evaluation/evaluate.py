@@ -42,6 +42,28 @@ def _score(rows: SplitRows, pred: Predictions, n_resamples: int, seed: int) -> d
             "ci": bootstrap_intervals(hosts, compute, n_resamples=n_resamples, seed=seed)}
 
 
+def _ablation(model, dataset, spec, rows: SplitRows, full: Predictions, modality: str, base_remove: tuple,
+              drop: tuple) -> Predictions:
+    """The model without ``modality``: rerun only the rows that carry it (in eval mode a row's prediction does not
+    depend on the other rows of its batch), the others keep their full-input prediction."""
+    from .model_eval import modality_flags
+
+    has = modality_flags(dataset, rows.indices, modality)
+    out = Predictions(f"model without {modality}", full.probability.copy(), full.hz_class.copy())
+    if has.any():
+        rerun = model_predictions(model, dataset, spec, rows.indices[has], remove=(*base_remove, modality),
+                                  hide_columns=drop)
+        out.probability[has], out.hz_class[has] = rerun.probability, rerun.hz_class
+    return out
+
+
+def _catalog_name(train) -> str:
+    """The planet catalog the rows come from, from the first row's provenance (source and file name)."""
+    entries = train[0]["provenance"] if len(train) else []
+    first = entries[0] if entries else {}
+    return " ".join(x for x in (first.get("source", ""), first.get("file", "")) if x) or "unknown catalog"
+
+
 def _protocols(spec_extra: dict[str, Any], asked: str | None) -> tuple[str, str]:
     trained = (spec_extra.get("protocol") or {}).get("name", "full")
     protocol = check_protocol(asked or trained)
@@ -86,16 +108,15 @@ def evaluate(model_dir: str | Path, dataset_dir: str | Path, *, split: str = "te
         for modality in MODALITIES:
             if modality in base_remove or counts.get(modality, 0) == 0:
                 continue
-            predictions.append(model_predictions(model, splits[split], spec, test.indices,
-                                                 remove=(*base_remove, modality), hide_columns=drop,
-                                                 name=f"model without {modality}"))
+            predictions.append(_ablation(model, splits[split], spec, test, predictions[0], modality, base_remove,
+                                         drop))
     methods = [_score(test, p, n_resamples, seed) for p in predictions]
     positives = int(test.habitability.sum())
     results: dict[str, Any] = {
         "split": split,
         "protocol": {**describe_protocol(protocol), "dataset_prepared_with": trained_protocol},
         "dataset": dataset_dir.name,
-        "dataset_description": spec.extra.get("description", ""),
+        "dataset_name": _catalog_name(splits["train"]),
         "model": model_dir.name,
         "rows": {"labelled": len(test), "hosts": len(set(test.hosts)), "habitable": positives,
                  "positive_rate": positives / len(test), "train_labelled": len(train),

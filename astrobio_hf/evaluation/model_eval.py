@@ -64,13 +64,17 @@ def model_predictions(model, dataset: datasets.Dataset, spec: MultimodalSpec, in
                        np.concatenate(hz).astype(int) if hz else empty.astype(int))
 
 
+def modality_flags(dataset: datasets.Dataset, indices: np.ndarray, modality: str) -> np.ndarray:
+    """Which of the rows carry ``modality``."""
+    rows = dataset.with_format(None).select(indices)
+    if modality == "planet_params":
+        return np.asarray([any(m) for m in rows["planet_params_mask"]], dtype=bool)
+    return np.asarray(rows[_MASK_OF[modality]], dtype=bool)
+
+
 def modality_counts(dataset: datasets.Dataset, indices: np.ndarray) -> dict[str, int]:
     """How many of the rows carry each modality (an ablation of an absent modality changes nothing)."""
-    rows = dataset.with_format(None).select(indices)
-    counts = {"planet_params": int(np.asarray([any(m) for m in rows["planet_params_mask"]]).sum())}
-    for name, mask in _MASK_OF.items():
-        counts[name] = int(np.asarray(rows[mask], dtype=bool).sum())
-    return counts
+    return {name: int(modality_flags(dataset, indices, name).sum()) for name in ("planet_params", *_MASK_OF)}
 
 
-__all__ = ["model_predictions", "modality_counts"]
+__all__ = ["model_predictions", "modality_counts", "modality_flags"]

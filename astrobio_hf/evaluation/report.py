@@ -30,7 +30,8 @@ def _cell(entry: dict[str, Any], key: str) -> str:
 def markdown_table(results: dict[str, Any]) -> str:
     """One row per method (model, baselines, ablations); 95% host-bootstrap intervals in brackets."""
     rows = results["rows"]
-    head = (f"Split `{results['split']}`, protocol `{results['protocol']['name']}`, dataset `{results['dataset']}`: "
+    name = f" ({results['dataset_name']})" if results.get("dataset_name") else ""
+    head = (f"Split `{results['split']}`, protocol `{results['protocol']['name']}`, dataset `{results['dataset']}`{name}: "
             f"{rows['labelled']} labelled planets around {rows['hosts']} hosts, {rows['habitable']} habitable "
             f"(positive rate {_fmt(rows['positive_rate'])}: the chance level of PR-AUC). 95% intervals resample host "
             f"stars ({results['bootstrap']['resamples']} resamples).")

@@ -10,7 +10,6 @@ GTDB, UniProt TSV) reuse these.
 from __future__ import annotations
 
 import gzip
-
 import io
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
