@@ -40,7 +40,7 @@ def test_demo_runs_end_to_end_offline_on_the_real_catalog(tmp_path):
         catalog = [e for e in prediction["provenance"] if e["source"] == "nasa_exoplanet_archive"]
         assert catalog and not catalog[0]["generated"]
     card = (out / "model" / "README.md").read_text()
-    assert "model-index" in card and "dataset_split" not in card or "split: test" in card
+    assert "model-index" in card and "split: test" in card
     assert "label_rule" in card and "pipeline_tag: tabular-classification" in card
     # nothing that `astrobio-hf push` would upload names a local path
     for model in ("model", "model_withheld"):
