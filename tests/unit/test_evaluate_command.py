@@ -123,3 +123,11 @@ def test_stratified_splits_put_the_rare_class_in_every_split():
     assert holding == {"train", "validation", "test"}
     assert sorted(set(plain.values())) == sorted(set(stratified.values()))
     assert abs(sum(v == "train" for v in stratified.values()) - 160) <= 2
+
+
+def test_test_time_withholding_of_a_model_trained_on_everything(prepared, tmp_path):
+    dataset, model_dir, _ = prepared["full"]
+    results = evaluate(model_dir, dataset, protocol="withheld", out_dir=tmp_path, n_resamples=10, ablations=False)
+    assert results["protocol"]["name"] == "withheld" and results["protocol"]["dataset_prepared_with"] == "full"
+    rule = next(m for m in results["methods"] if m["name"] == "label_rule")["metrics"]
+    assert rule["balanced_accuracy"] == 1.0  # pl_orbsmax, st_rad and st_teff still give the insolation
