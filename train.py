@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from transformers import set_seed
 
 from astrobio_hf.data.provenance import summarize_provenance
 from astrobio_hf.hub import push_model
-from astrobio_hf.model_card import write_model_card
+from astrobio_hf.model_card import load_recipe, scrub_local_paths, scrub_secrets, write_model_card
 from astrobio_hf.training.callbacks import build_callbacks
 from astrobio_hf.training.checkpoints import last_complete_checkpoint, remove_incomplete_checkpoints
 from astrobio_hf.training.cli_args import parse_train_args
@@ -78,7 +79,9 @@ def main(argv: list[str] | None = None) -> dict:
         "mixed_precision": trainer.accelerator.mixed_precision,
         "train_rows": len(task.train_dataset) if task.train_dataset is not None else 0,
         "eval_rows": len(task.eval_dataset) if task.eval_dataset is not None else 0,
-        "dataset_path": str(Path(data_args.dataset_path).resolve()) if data_args.dataset_path else None,
+        # relative to the model folder: run_info.json is uploaded with the model and must hold no local path
+        "dataset_path": os.path.relpath(Path(data_args.dataset_path).resolve(),
+                                        Path(training_args.output_dir).resolve()) if data_args.dataset_path else None,
     }
     logger.info("run: %s", run_info)
     if trainer.is_world_process_zero():
@@ -108,10 +111,15 @@ def main(argv: list[str] | None = None) -> dict:
             (output / "multimodal_spec.json").write_text(json.dumps(task.spec.to_dict(), indent=2))
         if (output / "config.json").is_file():
             sources = summarize_provenance(task.train_dataset) if task.train_dataset is not None else []
-            write_model_card(output, trainer.model if not model_args.lora_r else None,
-                             recipe=recipe_of(sys.argv[1:] if argv is None else argv),
-                             metrics=results.get("eval"), data_sources=sources,
-                             preset=None if model_args.model_name_or_path else resolved_preset(model_args))
+            recipe = recipe_of(sys.argv[1:] if argv is None else argv)
+            preset = None if model_args.model_name_or_path else resolved_preset(model_args)
+            if training_args.do_train:  # what the card is rebuilt from later (astrobio-hf evaluate rewrites it)
+                run_info["card"] = {"recipe": scrub_local_paths(scrub_secrets(load_recipe(recipe))) if recipe else None,
+                                    "data_sources": sources, "preset": preset,
+                                    "validation_metrics": results.get("eval")}
+                (output / "run_info.json").write_text(json.dumps(run_info, indent=2, default=float))
+            write_model_card(output, trainer.model if not model_args.lora_r else None, recipe=recipe,
+                             metrics=results.get("eval"), data_sources=sources, preset=preset)
         if push_repo:
             results["hub_url"] = push_model(output, push_repo)
             print(f"pushed {output} to {results['hub_url']} (private)")

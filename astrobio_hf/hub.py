@@ -31,9 +31,9 @@ logger = logging.getLogger(__name__)
 DEFAULT_COMMIT_MESSAGE = "Upload model with astrobio-hf"
 WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "adapter_model.safetensors",
                 "pytorch_model.bin", "pytorch_model.bin.index.json")
-# Never uploaded: trainer state that is not part of a checkpoint, and `training_args.bin`, a pickle of
-# TrainingArguments that holds `hub_token` when one was given.
-IGNORE_PATTERNS = ("training_args.bin", "checkpoint-*", "checkpoint-*/*", "optimizer.pt", "optimizer.bin",
+# Never uploaded: trainer state that is not part of a checkpoint (`trainer_state.json` names local checkpoint
+# folders), and `training_args.bin`, a pickle of TrainingArguments that holds `hub_token` and local paths.
+IGNORE_PATTERNS = ("training_args.bin", "trainer_state.json", "checkpoint-*", "checkpoint-*/*", "optimizer.pt", "optimizer.bin",
                    "scheduler.pt", "rng_state*.pth", "runs/*", "wandb/*", "*.lock", ".cache/*")
 _SECRET_SCAN_MAX_BYTES = 16 * 1024 * 1024  # weights beyond this are binary tensors, not text that can hold a token
 
@@ -136,6 +136,7 @@ def push_model(model_dir: str | Path, repo_id: str, *, private: bool = True, tok
         write_model_card(model_dir)
     files = _files_to_upload(model_dir)
     _refuse_files_with_secrets(model_dir, files, token)
+    _refuse_files_with_local_paths(model_dir, files)
 
     api = HfApi(endpoint=endpoint, token=token, library_name="astrobio-hf")
     with hub_errors(endpoint, repo_id, "creating the repository"):
@@ -219,6 +220,20 @@ def _refuse_files_with_secrets(model_dir: Path, files: list[str], token: str) ->
             if value in data:
                 raise HubError(f"{path} contains the value of {label}; refusing to upload it. "
                                "Remove the secret from that file and push again.")
+
+
+def _refuse_files_with_local_paths(model_dir: Path, files: list[str]) -> None:
+    """Refuse to upload a text file that names an absolute path of this machine (card, run_info.json, results)."""
+    from .model_card import find_local_paths
+
+    for rel in files:
+        path = model_dir / rel
+        if path.suffix not in (".md", ".json", ".txt", ".yaml", ".yml", ".csv") or path.stat().st_size > 4 * 2**20:
+            continue
+        hits = find_local_paths(path.read_text(errors="replace"), [model_dir.resolve().parent])
+        if hits:
+            raise HubError(f"{path} names the local path {hits[0]!r}; refusing to upload it (record paths relative "
+                           "to the model folder)")
 
 
 def _ensure_private(api: Any, endpoint: str, repo_id: str, make_private: bool) -> None:

@@ -85,7 +85,7 @@ def load_recipe(recipe: Mapping[str, Any] | str | Path | None) -> dict[str, Any]
         raise ValueError(f"cannot read the training recipe {path}: {exc}") from exc
     if not isinstance(data, dict):
         raise ValueError(f"training recipe {path} is not a mapping of arguments")
-    return {"recipe_file": str(path), **data}
+    return {"recipe_file": path.name, **data}  # the file's name only: local paths never go into a card
 
 
 def count_parameters_in_dir(model_dir: str | Path) -> int:
@@ -130,8 +130,13 @@ def build_model_card(model: Any = None, *, config: Any = None, parameters: int |
                      metrics: Mapping[str, Any] | None = None,
                      data_sources: Iterable[Mapping[str, Any] | str] | None = None,
                      generated_parts: Iterable[str] | None = None, preset: str | None = None,
-                     license: str = DEFAULT_LICENSE) -> ModelCard:
-    """The card of a model (or of a `config` plus a `parameters` count, for a checkpoint that is not loaded)."""
+                     license: str = DEFAULT_LICENSE,
+                     evaluations: Iterable[Mapping[str, Any]] | None = None) -> ModelCard:
+    """The card of a model (or of a `config` plus a `parameters` count, for a checkpoint that is not loaded).
+
+    ``metrics``: the trainer's own evaluation (the validation split, which also selected the checkpoint);
+    ``evaluations``: results of :func:`astrobio_hf.evaluation.evaluate` (named split and protocol, with baselines),
+    which go into ``model-index`` and the Evaluation section."""
     if model is not None:
         config = model.config
         parameters = sum(p.numel() for p in model.parameters())
@@ -139,15 +144,21 @@ def build_model_card(model: Any = None, *, config: Any = None, parameters: int |
         raise ValueError("build_model_card needs a model, or a config and a parameter count")
     model_type = config.model_type
     preset = preset or infer_preset(config)
-    recipe_dict = scrub_secrets(load_recipe(recipe)) if recipe is not None else None
-    sources = [_source_row(s) for s in (data_sources or [])]
+    recipe_dict = scrub_local_paths(scrub_secrets(load_recipe(recipe))) if recipe is not None else None
+    sources = summarize_sources([_source_row(s) for s in (data_sources or [])])
     generated = list(generated_parts or []) + [
-        f"{s['source']}: {s.get('note') or 'generated'}" for s in sources if s.get("generated")]
+        f"{s['source']}: {s['rows']} rows" if s["rows"] else f"{s['source']}: {s.get('note') or 'generated'}"
+        for s in sources if s.get("generated")]
     metrics = dict(metrics or {})
+    evaluations = [dict(e) for e in (evaluations or [])]
 
     card_data = ModelCardData(
         library_name="transformers",
         license=license,
+        pipeline_tag=PIPELINE_TAGS.get(model_type, "feature-extraction"),
+        datasets=sorted({_dataset_id(e) for e in evaluations}) or None,
+        model_name=preset or model_type,
+        eval_results=model_index(evaluations) or None,
         tags=[*BASE_TAGS, "multimodal" if model_type == "astro_multimodal" else model_type.replace("_", "-")],
         astrobio_hf={
             "model_type": model_type,
@@ -155,7 +166,7 @@ def build_model_card(model: Any = None, *, config: Any = None, parameters: int |
             "preset": preset or "custom",
             "parameters": int(parameters),
             "generated_parts": generated,
-            "metrics": metrics,
+            "validation_metrics": metrics,
         },
     )
     body = "\n".join([
@@ -184,6 +195,10 @@ def build_model_card(model: Any = None, *, config: Any = None, parameters: int |
         *(["```yaml", yaml.safe_dump(recipe_dict, sort_keys=False).rstrip(), "```"] if recipe_dict
           else ["No training recipe was recorded for this checkpoint (for example, freshly initialised weights)."]),
         "",
+        "## Intended use and limitations",
+        "",
+        *_limitations(model_type, evaluations, sources),
+        "",
         "## Data sources",
         "",
         *(_sources_table(sources) if sources else ["No data sources were recorded for this checkpoint."]),
@@ -195,11 +210,17 @@ def build_model_card(model: Any = None, *, config: Any = None, parameters: int |
         "",
         "## Evaluation",
         "",
-        *(_metrics_table(metrics) if metrics else ["No evaluation was recorded for this checkpoint."]),
+        *(_evaluation_sections(evaluations) if evaluations else
+          ["No held-out evaluation was recorded for this checkpoint (run `astrobio-hf evaluate`)."]),
+        "",
+        "### Validation split (used to select the checkpoint; not a held-out figure)",
+        "",
+        *(_metrics_table(metrics) if metrics else ["Not recorded."]),
         "",
     ])
     card = ModelCard(f"---\n{card_data.to_yaml()}\n---\n\n{body}")
     _refuse_secrets(str(card), "the model card")
+    refuse_local_paths(str(card), "the model card")
     return card
 
 
@@ -210,8 +231,17 @@ def write_model_card(model_dir: str | Path, model: Any = None, *,
                      generated_parts: Iterable[str] | None = None, preset: str | None = None,
                      license: str = DEFAULT_LICENSE) -> Path:
     """Write `model_dir/README.md` for `model` (or, with model=None, for the checkpoint saved in `model_dir`:
-    config.json is read and parameters are counted from the safetensors headers). Returns the card's path."""
+    config.json is read and parameters are counted from the safetensors headers). Returns the card's path.
+
+    What is not passed is read from the folder: recipe, data sources, preset and validation metrics from the
+    ``card`` entry of ``run_info.json`` (train.py records them), evaluations from ``evaluation/*/results.json``."""
     model_dir = Path(model_dir)
+    recorded = _recorded_card_inputs(model_dir)
+    recipe = recipe if recipe is not None else recorded.get("recipe")
+    metrics = metrics if metrics is not None else recorded.get("validation_metrics")
+    data_sources = data_sources if data_sources is not None else recorded.get("data_sources")
+    preset = preset or recorded.get("preset")
+    evaluations = [json.loads(p.read_text()) for p in sorted(model_dir.glob("evaluation/*/results.json"))]
     config, parameters = None, None
     if model is None:
         from transformers import AutoConfig
@@ -224,7 +254,7 @@ def write_model_card(model_dir: str | Path, model: Any = None, *,
         parameters = count_parameters_in_dir(model_dir)
     card = build_model_card(model, config=config, parameters=parameters, recipe=recipe, metrics=metrics,
                             data_sources=data_sources, generated_parts=generated_parts, preset=preset,
-                            license=license)
+                            license=license, evaluations=evaluations)
     model_dir.mkdir(parents=True, exist_ok=True)
     path = model_dir / CARD_FILENAME
     card.save(str(path))
@@ -264,6 +294,129 @@ def _config_lines(config: Any) -> list[str]:
     return lines
 
 
+PIPELINE_TAGS = {"astro_multimodal": "tabular-classification", "astro_llm": "text-generation",
+                 "astro_graph_vae": "graph-ml", "astro_datacube": "feature-extraction"}
+_HEADLINE = (("balanced_accuracy", "balanced accuracy"), ("f1", "F1 (habitable)"), ("pr_auc", "PR-AUC"),
+             ("roc_auc", "ROC-AUC"), ("hz_macro_f1", "hz_class macro-F1"), ("ece", "expected calibration error"))
+_ABSOLUTE_PATH = re.compile(r"(?<![\w.:/~-])/(?:home|work|tmp|root|Users|mnt|opt|var|srv|data|scratch)/[^\s'\"|)]+")
+
+
+def local_path_prefixes(extra: Iterable[str | Path] = ()) -> list[str]:
+    """Absolute paths of this machine that must not reach a card or an upload: cwd, home, the given folders."""
+    found = {str(Path.cwd().resolve()), str(Path.home())} | {str(Path(p).resolve()) for p in extra}
+    return sorted(p for p in found if p not in ("/", ""))
+
+
+def find_local_paths(text: str, extra: Iterable[str | Path] = ()) -> list[str]:
+    """Absolute local paths in ``text``: this machine's prefixes, and anything that looks like /home/..., /tmp/..."""
+    hits = [p for p in local_path_prefixes(extra) if p in text]
+    return hits + _ABSOLUTE_PATH.findall(text)
+
+
+def refuse_local_paths(text: str, what: str, extra: Iterable[str | Path] = ()) -> None:
+    hits = find_local_paths(text, extra)
+    if hits:
+        raise ValueError(f"{what} would contain the local path {hits[0]!r}; record names relative to the model "
+                         "folder instead")
+
+
+def scrub_local_paths(value: Any) -> Any:
+    """A copy of a recipe with absolute paths replaced by their last component (``/a/b/dataset`` -> ``dataset``)."""
+    if isinstance(value, Mapping):
+        return {k: scrub_local_paths(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [scrub_local_paths(v) for v in value]
+    if isinstance(value, str) and os.path.isabs(value):
+        return Path(value).name
+    return value
+
+
+def summarize_sources(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Provenance entries (one per source, release, generated) -> one line per (source, generated): rows, releases."""
+    merged: dict[tuple[str, bool], dict[str, Any]] = {}
+    for row in rows:
+        key = (str(row["source"]), bool(row.get("generated")))
+        entry = merged.setdefault(key, {"source": key[0], "generated": key[1], "rows": 0, "releases": []})
+        note = str(row.get("note") or "")
+        if note.endswith(" rows") and note.split()[0].isdigit():  # summarize_provenance's "N rows"
+            entry["rows"] += int(note.split()[0])
+        elif note and not entry.get("note"):
+            entry["note"] = note
+        release = str(row.get("release") or "")
+        if release and release not in entry["releases"]:
+            entry["releases"].append(release)
+    return sorted(merged.values(), key=lambda e: -e["rows"])
+
+
+def _dataset_id(evaluation: Mapping[str, Any]) -> str:
+    return str(evaluation.get("dataset_id") or "nasa_exoplanet_archive/pscomppars")
+
+
+def model_index(evaluations: list[dict[str, Any]]) -> list[Any]:
+    """`model-index` entries: the model's and the baselines' headline metrics per (split, protocol)."""
+    from huggingface_hub import EvalResult
+
+    out = []
+    for ev in evaluations:
+        for method in ev.get("methods", []):
+            if method["name"].startswith("model without"):
+                continue
+            who = "" if method["name"] == "multimodal model" else f"baseline {method['name']}: "
+            for key, label in _HEADLINE:
+                value = method["metrics"].get(key)
+                if value is None or value != value:
+                    continue
+                out.append(EvalResult(
+                    task_type="tabular-classification", task_name="habitability (Kopparapu 2014 rule labels)",
+                    dataset_type=_dataset_id(ev), dataset_config=ev["protocol"]["name"],
+                    dataset_name=f"{ev.get('dataset_name') or ev.get('dataset')} ({ev['protocol']['name']} protocol)",
+                    dataset_split=ev["split"], metric_type=key,
+                    metric_value=round(float(value), 4), metric_name=f"{who}{label}"))
+    return out
+
+
+def _limitations(model_type: str, evaluations: list[dict[str, Any]], sources: list[dict[str, Any]]) -> list[str]:
+    lines = ["For research on the astrobio-hf pipeline and as a starting point for fine-tuning; not for deciding "
+             "which real planets are habitable."]
+    if model_type == "astro_multimodal":
+        lines += ["",
+                  "- The `habitability` and `hz_class` labels are a closed-form rule (Kopparapu et al. 2014 "
+                  "conservative habitable zone from the insolation and the host's Teff, plus a size cut), not "
+                  "observations of habitability. Under the `full` protocol the rule's inputs are in "
+                  "`planet_params`, so the rule itself is the ceiling; see the `label_rule` baseline.",
+                  "- Generated (not observed) inputs: " + (", ".join(f"{s['source']} ({s['rows']} rows)"
+                                                            for s in sources if s.get("generated")) or "none") + ".",
+                  ]
+    for ev in evaluations:
+        rows = ev.get("rows", {})
+        lines.append(f"- Class balance on split `{ev['split']}` ({ev['protocol']['name']}): {rows.get('habitable')} "
+                     f"habitable of {rows.get('labelled')} labelled planets (train: {rows.get('train_habitable')} of "
+                     f"{rows.get('train_labelled')}); intervals are wide at this size.")
+    return lines
+
+
+def _evaluation_sections(evaluations: list[dict[str, Any]]) -> list[str]:
+    from .evaluation.report import markdown_table
+
+    lines: list[str] = []
+    for ev in evaluations:
+        lines += [f"### Split `{ev['split']}`, protocol `{ev['protocol']['name']}`", "",
+                  markdown_table(ev).rstrip(), ""]
+        if ev.get("files", {}).get("figure"):
+            lines += [f"Figure: `evaluation/{ev['split']}_{ev['protocol']['name']}/{ev['files']['figure']}`", ""]
+    return lines
+
+
+def _recorded_card_inputs(model_dir: Path) -> dict[str, Any]:
+    info = model_dir / "run_info.json"
+    if not info.is_file():
+        return {}
+    try:
+        return dict(json.loads(info.read_text()).get("card") or {})
+    except (json.JSONDecodeError, AttributeError):
+        return {}
+
+
 def _source_row(source: Mapping[str, Any] | str) -> dict[str, Any]:
     if isinstance(source, str):
         return {"source": source}
@@ -277,12 +430,12 @@ def _cell(value: Any) -> str:
 
 
 def _sources_table(sources: list[dict[str, Any]]) -> list[str]:
-    rows = ["| source | release | file or URL | kind | note |", "|---|---|---|---|---|"]
+    rows = ["| source | real or generated | rows (train split) | releases | note |", "|---|---|---:|---|---|"]
     for s in sources:
-        location = s.get("file") or s.get("url")
-        kind = "generated" if s.get("generated") else "real"
-        rows.append(f"| {_cell(s['source'])} | {_cell(s.get('release'))} | {_cell(location)} | {kind} | "
-                    f"{_cell(s.get('note'))} |")
+        releases = s["releases"]
+        shown = "; ".join(releases[:2]) + (f"; ... ({len(releases)} in all)" if len(releases) > 2 else "")
+        rows.append(f"| {_cell(s['source'])} | {'generated' if s['generated'] else 'real'} | {s['rows']} | "
+                    f"{_cell(shown)} | {_cell(s.get('note'))} |")
     return rows
 
 
@@ -300,5 +453,6 @@ def _refuse_secrets(text: str, what: str) -> None:
             raise ValueError(f"{what} would contain the value of {label}; refusing to write it")
 
 
-__all__ = ["write_model_card", "build_model_card", "save_with_card", "count_parameters_in_dir", "infer_preset",
+__all__ = ["find_local_paths", "refuse_local_paths", "scrub_local_paths", "summarize_sources", "model_index",
+           "write_model_card", "build_model_card", "save_with_card", "count_parameters_in_dir", "infer_preset",
            "secret_env_values", "scrub_secrets", "load_recipe", "CARD_FILENAME"]

@@ -65,7 +65,7 @@ def dataset_of(model_dir: str | Path) -> Path | None:
     info = Path(model_dir) / "run_info.json"
     if info.is_file():
         path = json.loads(info.read_text()).get("dataset_path")
-        return Path(path) if path else None
+        return (Path(model_dir) / path).resolve() if path else None  # recorded relative to the model folder
     return None
 
 

@@ -41,6 +41,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     mm.add_argument("--host", action="append", default=None, help="keep only this host's planets (repeatable)")
     mm.add_argument("--planet", action="append", default=None, help="keep only this planet (repeatable)")
     mm.add_argument("--seed", type=int, default=0, help="seed of the host-star split assignment")
+    mm.add_argument("--protocol", choices=["full", "withheld"], default="full",
+                    help="'withheld' removes pl_insol, pl_eqt and insolation-generated climate cubes from the "
+                         "inputs (astrobio_hf.data.protocols)")
+    mm.add_argument("--split-fractions", type=float, nargs=3, default=None, metavar=("TRAIN", "VAL", "TEST"),
+                    help="planet shares of the train / validation / test splits (default 0.8 0.1 0.1)")
     mm.add_argument("--cross-ids", type=Path, default=None, help="CSV host_name,kic,tic,epic for light curves")
     mm.add_argument("--spectrum-map", type=Path, default=None, help="CSV planet_name,file[,kind,order,...]")
     mm.add_argument("--climate-map", type=Path, default=None, help="CSV planet_name,file[,variables] (NetCDF)")
@@ -107,6 +112,7 @@ def run_multimodal(args: argparse.Namespace) -> int:
         config = config_from_data_dir(
             args.data_dir, cache_dir=args.cache_dir, preset=args.preset, climate=args.climate,
             max_planets=args.max_planets, hosts=args.host, planets=args.planet, split_seed=args.seed,
+            protocol=args.protocol, split_fractions=args.split_fractions,
             cross_ids=args.cross_ids, spectrum_map=args.spectrum_map, climate_map=args.climate_map,
             graph_map=args.graph_map,
             climate_cache_dir=None if args.cache_dir is None else args.cache_dir / "multimodal_ebm_cubes",

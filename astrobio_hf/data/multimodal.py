@@ -57,6 +57,7 @@ from .modalities.spectra import Spectrum, WavelengthGrid, read_spectra, resample
 from .multimodal_schema import UNLABELLED, MultimodalSpec
 from .names import normalize_name
 from .planet_features import Transform, describe_transforms, planet_param_matrix
+from .protocols import Protocol, check_protocol, describe_protocol, protocol_param_names
 from .splits import DEFAULT_FRACTIONS, DEFAULT_SPLITS, assign_host_splits, split_counts
 from .text_templates import describe_planet
 
@@ -138,8 +139,12 @@ class MultimodalBuildConfig:
     graph_map: str | os.PathLike | None = None
 
     label_rule: LabelRule = DEFAULT_RULE
+    #: "full" or "withheld" (astrobio_hf.data.protocols: the insolation columns and EBM cubes are removed)
+    protocol: Protocol = "full"
     split_seed: int = 0
     split_fractions: Sequence[float] = DEFAULT_FRACTIONS
+    #: hosts holding a habitable planet are spread over the splits first, so every split holds the rare class
+    stratify_splits: bool = True
     planets: Sequence[str] | None = None
     hosts: Sequence[str] | None = None
     max_planets: int | None = None
@@ -151,6 +156,7 @@ class MultimodalBuildConfig:
     def __post_init__(self) -> None:
         if self.preset not in MULTIMODAL_PRESETS:
             raise ValueError(f"preset must be one of {sorted(MULTIMODAL_PRESETS)}, got {self.preset!r}")
+        check_protocol(self.protocol)
         if self.climate not in ("none", "generate", "files"):
             raise ValueError(f"climate must be 'none', 'generate' or 'files', got {self.climate!r}")
         if self.climate == "files" and self.climate_map is None:
@@ -589,7 +595,9 @@ def _climate_cubes(config: MultimodalBuildConfig, cat: dict[str, list], insolati
         out[i] = (cube.data, False, [{"source": "climate_model", "release": cube.metadata.get("conventions", ""),
                                       "file": ";".join(f.name for f in row.files), "generated": False}])
     generated_info: dict[str, Any] = {}
-    if config.climate == "generate":
+    if config.climate == "generate" and config.protocol == "withheld":
+        skipped["withheld protocol: the generator's input is the insolation"] += len(cat["pl_name"]) - len(out)
+    elif config.climate == "generate":
         unknown = [v for v in variables if v not in GENERATED_UNITS]
         if unknown:
             raise MultimodalBuildError(
@@ -716,11 +724,12 @@ def build_multimodal_dataset(config: MultimodalBuildConfig
 
     t = time.perf_counter()
     habitability, hz_class, insolation = _labels(cat, config.label_rule, report)
-    names = tuple(config.planet_param_names)
+    names = protocol_param_names(config.planet_param_names, config.protocol)
     params, observed = planet_param_matrix(cat, names, n, config.param_transforms)
     texts = [describe_planet({k: cat[k][i] for k in cat}) for i in range(n)]
     host_keys = [normalize_name(h) or normalize_name(p) for h, p in zip(cat["hostname"], cat["pl_name"], strict=True)]
-    assignment = assign_host_splits(host_keys, config.split_seed, config.split_fractions)
+    assignment = assign_host_splits(host_keys, config.split_seed, config.split_fractions,
+                                    positives=[h == 1 for h in habitability] if config.stratify_splits else None)
     report.seconds["labels_params_text_splits"] = time.perf_counter() - t
 
     spec = MultimodalSpec(
@@ -824,7 +833,9 @@ def build_multimodal_dataset(config: MultimodalBuildConfig
     grid3 = config.cube_grid()
     extra = {
         "format": "astrobio_hf.multimodal v1",
+        "protocol": describe_protocol(config.protocol),
         "splits": {"by": "normalised host name", "seed": config.split_seed,
+                   "stratified_by": "hosts with a habitable planet" if config.stratify_splits else None,
                    "fractions": list(config.split_fractions), "names": list(splits),
                    "empty": [name for name in DEFAULT_SPLITS if name not in splits],
                    "host_to_split": report.host_splits},

@@ -8,6 +8,10 @@ Rule (seeded, deterministic): the distinct host keys are sorted, shuffled with `
 and taken one by one; each host goes to the split that is furthest below its target share of planets
 (``fractions`` x planets assigned so far, ties to the earlier split). With at least as many hosts as splits,
 every split with a positive fraction gets at least one host.
+
+Stratified (``positives`` given, one flag per planet): hosts with at least one positive planet (the rare habitable
+class) are assigned first, by the same rule among themselves, then the other hosts, each split's targets counting
+what it already holds. With at least as many positive hosts as splits, every split gets a positive planet.
 """
 
 from __future__ import annotations
@@ -23,8 +27,10 @@ DEFAULT_FRACTIONS: tuple[float, ...] = (0.8, 0.1, 0.1)
 
 def assign_host_splits(host_keys: Sequence[str], seed: int = 0,
                        fractions: Sequence[float] = DEFAULT_FRACTIONS,
-                       split_names: Sequence[str] = DEFAULT_SPLITS) -> dict[str, str]:
-    """``host key -> split name`` for the hosts of ``host_keys`` (one entry per planet, hosts repeated)."""
+                       split_names: Sequence[str] = DEFAULT_SPLITS,
+                       positives: Sequence[bool] | None = None) -> dict[str, str]:
+    """``host key -> split name`` for the hosts of ``host_keys`` (one entry per planet, hosts repeated);
+    ``positives`` (one flag per planet) stratifies by hosts holding a positive planet (see the module docstring)."""
     if len(fractions) != len(split_names):
         raise ValueError(f"{len(fractions)} split fractions for {len(split_names)} splits {tuple(split_names)}")
     weights = np.asarray(fractions, dtype=np.float64)
@@ -33,8 +39,21 @@ def assign_host_splits(host_keys: Sequence[str], seed: int = 0,
     weights = weights / weights.sum()
     sizes = Counter(host_keys)
     hosts = sorted(sizes)
-    order = np.random.default_rng(seed).permutation(len(hosts))
-    assigned = np.zeros(len(split_names))
+    order = list(np.random.default_rng(seed).permutation(len(hosts)))
+    if positives is not None:
+        if len(positives) != len(host_keys):
+            raise ValueError(f"{len(positives)} positive flags for {len(host_keys)} planets")
+        rare = {h for h, flag in zip(host_keys, positives, strict=True) if flag}
+        order = [i for i in order if hosts[i] in rare] + [i for i in order if hosts[i] not in rare]
+        assigned = np.zeros(len(split_names))  # shared: the second stratum counts what the first placed
+        out = _assign(order[:len(rare)], hosts, sizes, weights, split_names, assigned)
+        return {**out, **_assign(order[len(rare):], hosts, sizes, weights, split_names, assigned)}
+    return _assign(order, hosts, sizes, weights, split_names, np.zeros(len(split_names)))
+
+
+def _assign(order: Sequence[int], hosts: Sequence[str], sizes: Counter, weights: np.ndarray,
+            split_names: Sequence[str], assigned: np.ndarray) -> dict[str, str]:
+    """The greedy rule of the module docstring over ``order`` (``assigned``: planets per split so far)."""
     out: dict[str, str] = {}
     for index in order:
         host = hosts[index]

@@ -1,10 +1,12 @@
-"""`make demo`: the whole platform offline on CPU, through the same commands a user runs.
+"""`make demo`: the main job offline on CPU, on the REAL planet catalog, through the commands a user runs.
 
-1. write the embedded sample (generated planets in the archives' native formats + real package-bundled data);
-2. `astrobio-hf prepare --dataset multimodal` on it (the real builders and modality pipelines);
-3. `accelerate launch train.py configs/demo_cpu.yaml` (trains, evaluates on the validation split, saves);
-4. reload the checkpoint with `from_pretrained` and evaluate on the held-out test split (`train.py --do_eval`);
-5. predict for a few named planets; print the metrics and where everything was written (also `summary.json`).
+1. write the sample: the packaged NASA Exoplanet Archive snapshot (5,967 real planets) plus light curves and spectra
+   generated from each planet's own parameters (``--sample generated``: the fully generated population instead);
+2. for each protocol (``full``; ``withheld`` = no pl_insol / pl_eqt): `astrobio-hf prepare --dataset multimodal`
+   (the NASA builder reads the snapshot like a user's dump), `accelerate launch train.py RECIPE`, and
+   `astrobio-hf evaluate` on the held-out test split (baselines, intervals, ablations; rewrites the model card);
+3. reload the full-protocol checkpoint with `from_pretrained` and predict for named planets;
+4. print the results tables and where everything went (also `summary.json`).
 """
 
 from __future__ import annotations
@@ -16,12 +18,21 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
+from .real_sample import write_real_sample
 from .sample import describe_sample, write_demo_sample
 
 REPO = Path(__file__).resolve().parents[2]
 OFFLINE = {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "WANDB_MODE": "offline",
            "HF_HUB_DISABLE_TELEMETRY": "1", "TOKENIZERS_PARALLELISM": "false"}
+#: recipe, split shares and climate source per sample kind
+SAMPLES: dict[str, dict[str, Any]] = {
+    "real": {"recipe": "demo_real_cpu.yaml", "fractions": ("0.6", "0.2", "0.2"), "climate": "none",
+             "protocols": ("full", "withheld")},
+    "generated": {"recipe": "demo_cpu.yaml", "fractions": ("0.8", "0.1", "0.1"), "climate": "generate",
+                  "protocols": ("full",)},
+}
 
 
 def _run(step: str, command: list[str], log: Path) -> None:
@@ -33,79 +44,95 @@ def _run(step: str, command: list[str], log: Path) -> None:
     if result.returncode != 0:
         tail = "".join(log.read_text(errors="replace").splitlines(keepends=True)[-30:])
         raise SystemExit(f"[demo] {step} failed (exit {result.returncode}); last lines of {log}:\n{tail}")
-    print(f"[demo]   done in {time.perf_counter() - started:.1f} s (log: {log})", flush=True)
+    print(f"[demo]   done in {time.perf_counter() - started:.1f} s (log: {log.name})", flush=True)
+
+
+def _suffix(protocol: str) -> str:
+    return "" if protocol == "full" else f"_{protocol}"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--output", default="outputs/demo", help="folder for everything the demo writes")
+    parser.add_argument("--sample", choices=sorted(SAMPLES), default="real",
+                        help="real: the packaged NASA catalog (default); generated: the generated population")
     parser.add_argument("--n-hosts", type=int, default=250, help="stars in the generated sample")
+    parser.add_argument("--max-planets", type=int, default=None, help="real sample: keep the first N catalog rows")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epochs", type=float, default=None, help="override the recipe's num_train_epochs")
+    parser.add_argument("--resamples", type=int, default=200, help="host-bootstrap resamples of the evaluation")
     args = parser.parse_args(argv)
     started = time.perf_counter()
+    kind = SAMPLES[args.sample]
     out = Path(args.output).resolve()
     out.mkdir(parents=True, exist_ok=True)
     bin_dir = Path(sys.executable).parent
+    cli = str(bin_dir / "astrobio-hf")
 
-    manifest = write_demo_sample(out / "sample", seed=args.seed, n_hosts=args.n_hosts)
+    if args.sample == "real":
+        manifest = write_real_sample(out / "sample", seed=args.seed, max_planets=args.max_planets)
+    else:
+        manifest = write_demo_sample(out / "sample", seed=args.seed, n_hosts=args.n_hosts)
     print(describe_sample(manifest), flush=True)
 
-    dataset = out / "dataset"
-    _run("prepare", [str(bin_dir / "astrobio-hf"), "prepare", "--dataset", "multimodal", "--data-dir",
-                     str(out / "sample"), "--output", str(dataset), "--climate", "generate", "--cache-dir",
-                     str(out / "cache"), "--seed", str(args.seed)], out / "prepare.log")
-    model_dir = out / "model"
-    train = [str(bin_dir / "accelerate"), "launch", "--num_processes", "1", "--num_machines", "1",
-             "--mixed_precision", "no", "--dynamo_backend", "no", str(REPO / "train.py"),
-             str(REPO / "configs" / "demo_cpu.yaml"), "--dataset_path", str(dataset), "--output_dir", str(model_dir)]
-    if args.epochs is not None:
-        train += ["--num_train_epochs", str(args.epochs)]
-    _run("train", train, out / "train.log")
-    test_dir = out / "test_eval"
-    _run("evaluate on the held-out test split", [
-        sys.executable, str(REPO / "train.py"), str(REPO / "configs" / "demo_cpu.yaml"), "--do_train", "false",
-        "--do_eval", "true", "--model_name_or_path", str(model_dir), "--eval_split", "test", "--dataset_path",
-        str(dataset), "--output_dir", str(test_dir), "--load_best_model_at_end", "false",
-    ], out / "test_eval.log")
+    timings: dict[str, float] = {"sample": manifest["seconds"]}
+    results: dict[str, dict[str, Any]] = {}
+    for protocol in kind["protocols"]:
+        dataset, model_dir = out / f"dataset{_suffix(protocol)}", out / f"model{_suffix(protocol)}"
+        t = time.perf_counter()
+        _run(f"prepare ({protocol})", [cli, "prepare", "--dataset", "multimodal", "--data-dir", str(out / "sample"),
+                                       "--output", str(dataset), "--climate", kind["climate"], "--cache-dir",
+                                       str(out / "cache"), "--seed", str(args.seed), "--protocol", protocol,
+                                       "--split-fractions", *kind["fractions"]], out / f"prepare{_suffix(protocol)}.log")
+        timings[f"prepare_{protocol}"] = time.perf_counter() - t
+        train = [str(bin_dir / "accelerate"), "launch", "--num_processes", "1", "--num_machines", "1",
+                 "--mixed_precision", "no", "--dynamo_backend", "no", str(REPO / "train.py"),
+                 str(REPO / "configs" / kind["recipe"]), "--dataset_path", str(dataset), "--output_dir", str(model_dir)]
+        if args.epochs is not None:
+            train += ["--num_train_epochs", str(args.epochs)]
+        t = time.perf_counter()
+        _run(f"train ({protocol})", train, out / f"train{_suffix(protocol)}.log")
+        timings[f"train_{protocol}"] = time.perf_counter() - t
+        t = time.perf_counter()
+        _run(f"evaluate on the held-out test split ({protocol})",
+             [cli, "evaluate", "--model", str(model_dir), "--dataset", str(dataset), "--split", "test",
+              "--resamples", str(args.resamples), "--seed", str(args.seed)], out / f"evaluate{_suffix(protocol)}.log")
+        timings[f"evaluate_{protocol}"] = time.perf_counter() - t
+        results[protocol] = json.loads((model_dir / "evaluation" / f"test_{protocol}" / "results.json").read_text())
 
     from ..predict import predict  # after training: imports torch and the models
 
+    model_dir, dataset = out / "model", out / "dataset"
     predictions = [predict(model_dir, planet=name, dataset=dataset) for name in manifest["named_planets"]]
     validation = json.loads((model_dir / "eval_results.json").read_text())
-    test = json.loads((test_dir / "eval_results.json").read_text())
-    keys = ("eval_habitability_accuracy", "eval_habitability_f1", "eval_habitability_roc_auc",
-            "eval_hz_class_accuracy", "eval_habitability_labelled", "eval_loss")
     summary = {
-        "validation": {k: validation.get(k) for k in keys},
-        "test": {k: test.get(k) for k in keys},
+        "sample": args.sample,
+        "validation": {k: v for k, v in validation.items() if k.startswith("eval_")},
+        "test": {protocol: {m["name"]: m["metrics"] for m in r["methods"]} for protocol, r in results.items()},
+        "test_rows": {protocol: r["rows"] for protocol, r in results.items()},
         "predictions": [p.to_dict() for p in predictions],
-        "paths": {"sample": str(out / "sample"), "dataset": str(dataset), "model": str(model_dir),
-                  "model_card": str(model_dir / "README.md"), "test_eval": str(test_dir)},
-        "generated": "catalog, exoplanets.org subset, light curves, transmission spectra, climate cubes (EBM)",
+        "paths": {"sample": "sample", "dataset": "dataset", "model": "model", "model_card": "model/README.md",
+                  **{f"results_{p}": f"model{_suffix(p)}/evaluation/test_{p}" for p in results}},
         "real": [f"{Path(r['path']).name} ({r['package']}; {r['used_as']})" for r in manifest["real"]],
-        "seconds": round(time.perf_counter() - started, 1),
+        "seconds": {**{k: round(v, 1) for k, v in timings.items()}, "total": round(time.perf_counter() - started, 1)},
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=float))
 
     from ..commands.predict import format_prediction
 
-    print("\n[demo] metrics (habitability on labelled planets; hz_class too hot / temperate / too cold):")
-    for split in ("validation", "test"):
-        figures = ", ".join(f"{k.removeprefix('eval_')} {v:.3f}" for k, v in summary[split].items() if v is not None)
-        print(f"  {split}: {figures}")
-    print("\n[demo] predictions (the checkpoint reloaded with from_pretrained):")
+    for protocol in results:
+        folder = out / f"model{_suffix(protocol)}" / "evaluation" / f"test_{protocol}"
+        print(f"\n[demo] results, protocol {protocol} (held-out test split; {folder / 'figure.png'}):")
+        print((folder / "results.md").read_text())
+    print("[demo] predictions (the full-protocol checkpoint reloaded with from_pretrained):")
     for prediction in predictions:
         print(format_prediction(prediction))
-    print("\n[demo] written:")
-    for name, path in summary["paths"].items():
-        print(f"  {name}: {path}")
-    print(f"  summary: {out / 'summary.json'}")
-    print(f"\n[demo] generated inputs: {summary['generated']}")
-    print("[demo] real inputs, read from installed packages:")
+    print(f"\n[demo] written under {out}: " + ", ".join(f"{k} {v}" for k, v in summary["paths"].items()))
+    print("[demo] real inputs:")
     for item in summary["real"]:
         print(f"  {item}")
-    print(f"[demo] finished in {summary['seconds']} s")
+    print(f"[demo] finished in {summary['seconds']['total']} s ("
+          + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()) + ")")
     return 0
 
 

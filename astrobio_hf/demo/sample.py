@@ -287,6 +287,9 @@ def describe_sample(manifest: dict[str, Any]) -> str:
         f"rows), {counts['light_curves']} Kepler light curves ({counts['light_curve_planets']} planets), "
         f"{counts['spectra']} transmission spectra",
     ]
+    if manifest.get("sample") == "real":  # the catalog is real; only the observations are generated
+        lines[2] = (f"  GENERATED from each real planet's catalog values: {counts['light_curves']} Kepler-style light "
+                    f"curves ({counts['light_curve_planets']} planets), {counts['spectra']} transmission spectra")
     for item in manifest["real"]:
         lines.append(f"  REAL: {Path(item['path']).name} from {item['package']} {item['version']} "
                      f"({item['license']}): {item['used_as']}")

@@ -15,6 +15,7 @@ What it adds to `Trainer`:
 from __future__ import annotations
 
 import math
+import random
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
@@ -27,6 +28,8 @@ from transformers import Trainer
 from .checkpoints import mark_complete, rotate_complete_checkpoints
 from .optimizers import create_optimizer
 
+#: Seed of every random draw made during evaluation (graph negative pairs, ...): one checkpoint, one eval loss.
+EVAL_SEED = 0
 # Trainer `optim` names of 8-bit AdamW that have an FSDP2 form, mapped to `create_optimizer` names: bitsandbytes'
 # (sharded by astrobio-hf) and torchao's (DTensor-aware upstream). Other 8-bit names raise under FSDP2.
 _SHARDABLE_8BIT = {"adamw_bnb_8bit": "adamw_bnb_8bit", "adamw_8bit": "adamw_bnb_8bit",
@@ -95,6 +98,19 @@ class AstroTrainer(Trainer):
         logits = tuple(outputs[name].detach() for name in self.prediction_fields)
         labels = tuple(inputs[name] for name in self.label_names) if self.label_names else None
         return loss, logits, labels
+
+    def evaluation_loop(self, *args: Any, **kwargs: Any):
+        """The Trainer's loop with Python's and torch's generators seeded (EVAL_SEED) and restored afterwards: the
+        graph VAE's negative pairs come from `random`, so the eval loss (and best-checkpoint selection, early
+        stopping) would otherwise change from run to run, and evaluating would shift the training streams."""
+        state = random.getstate()
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(EVAL_SEED)
+            random.seed(EVAL_SEED)
+            try:
+                return super().evaluation_loop(*args, **kwargs)
+            finally:
+                random.setstate(state)
 
     def evaluate(self, *args: Any, **kwargs: Any) -> dict[str, float]:
         metrics = super().evaluate(*args, **kwargs)

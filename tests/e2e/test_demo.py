@@ -1,4 +1,5 @@
-"""The demo path end to end, shortened: a smaller sample and one epoch, through the same commands as `make demo`."""
+"""The demo path end to end, shortened: the first rows of the real catalog and one epoch, through the same commands as
+`make demo` (both protocols, evaluation with baselines, model card)."""
 
 from __future__ import annotations
 
@@ -6,25 +7,47 @@ import json
 import subprocess
 import sys
 
+from astrobio_hf.hub import _files_to_upload
+from astrobio_hf.model_card import find_local_paths
 from tests.helpers.train_runs import REPO, train_env
 
 
-def test_demo_runs_end_to_end_offline(tmp_path):
+def test_demo_runs_end_to_end_offline_on_the_real_catalog(tmp_path):
     out = tmp_path / "demo"
-    result = subprocess.run([sys.executable, "-m", "astrobio_hf.demo", "--output", str(out), "--n-hosts", "60",
-                             "--epochs", "1"], cwd=REPO, env=train_env(), capture_output=True, text=True, timeout=900)
+    result = subprocess.run([sys.executable, "-m", "astrobio_hf.demo", "--output", str(out), "--max-planets", "400",
+                             "--epochs", "1", "--resamples", "20"], cwd=REPO, env=train_env(), capture_output=True,
+                            text=True, timeout=900)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     summary = json.loads((out / "summary.json").read_text())
-    for split in ("validation", "test"):
-        assert summary[split]["eval_habitability_labelled"] > 0
-        assert 0.0 <= summary[split]["eval_hz_class_accuracy"] <= 1.0
+    assert summary["sample"] == "real" and summary["validation"]["eval_habitability_labelled"] > 0
+    for protocol in ("full", "withheld"):
+        methods = summary["test"][protocol]
+        assert {"multimodal model", "majority", "label_rule", "logistic_regression",
+                "hist_gradient_boosting"} <= set(methods)
+        assert any(name.startswith("model without") for name in methods)
+        assert 0.0 <= methods["multimodal model"]["hz_macro_f1"] <= 1.0
+        folder = out / ("model" if protocol == "full" else "model_withheld") / "evaluation" / f"test_{protocol}"
+        results = json.loads((folder / "results.json").read_text())
+        assert results["split"] == "test" and results["protocol"]["name"] == protocol
+        assert (folder / "figure.png").stat().st_size > 10_000 and (folder / "results.md").is_file()
+    spec = json.loads((out / "model_withheld" / "multimodal_spec.json").read_text())
+    assert "pl_insol" not in spec["planet_param_names"] and "pl_eqt" not in spec["planet_param_names"]
+    # real planets, named as the archive names them, with the catalog entry marked real
     names = [p["planet_name"] for p in summary["predictions"]]
-    assert "DEMO-SOL c" in names
+    assert "51 Peg b" in names
     for prediction in summary["predictions"]:
         assert 0.0 <= prediction["habitability_probability"] <= 1.0
-        assert any(entry["generated"] for entry in prediction["provenance"])  # generated inputs say so
+        catalog = [e for e in prediction["provenance"] if e["source"] == "nasa_exoplanet_archive"]
+        assert catalog and not catalog[0]["generated"]
     card = (out / "model" / "README.md").read_text()
-    assert "AstroMultimodalModel" in card and "generated" in card
-    assert "[demo] metrics" in result.stdout and "DEMO-SOL c: habitability probability" in result.stdout
+    assert "model-index" in card and "split: test" in card
+    assert "label_rule" in card and "pipeline_tag: tabular-classification" in card
+    # nothing that `astrobio-hf push` would upload names a local path
+    for model in ("model", "model_withheld"):
+        for rel in _files_to_upload(out / model):
+            path = out / model / rel
+            if path.suffix in (".md", ".json", ".yaml", ".txt"):
+                assert not find_local_paths(path.read_text(), [tmp_path]), f"{path} names a local path"
+    assert "[demo] results, protocol full" in result.stdout and "hist_gradient_boosting" in result.stdout
     run_info = json.loads((out / "model" / "run_info.json").read_text())
     assert run_info["num_processes"] == 1 and run_info["model_type"] == "multimodal"

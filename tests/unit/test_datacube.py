@@ -326,3 +326,19 @@ def test_loss_decreases_on_a_fixed_structured_batch():
         losses.append(loss.item())
     assert all(math.isfinite(v) for v in losses)
     assert losses[-1] < 0.5 * losses[0], losses
+
+
+def test_eval_mode_masks_the_same_patches_every_call():
+    from astrobio_hf.models.datacube.configuration_datacube import DATACUBE_PRESETS
+    from astrobio_hf.models.datacube.modeling_datacube import AstroDatacubeConfig, AstroDatacubeModel
+
+    torch.manual_seed(0)
+    model = AstroDatacubeModel(AstroDatacubeConfig(**DATACUBE_PRESETS["tiny"]))
+    cube = torch.randn(2, *model.config.grid_shape)
+    model.eval()
+    with torch.no_grad():
+        a, b = model(climate_cube=cube), model(climate_cube=cube)
+    assert torch.equal(a.patch_mask, b.patch_mask) and a.loss == b.loss
+    model.train()
+    masks = {tuple(model(climate_cube=cube).patch_mask.flatten().tolist()) for _ in range(5)}
+    assert len(masks) > 1  # training still draws a new mask each step

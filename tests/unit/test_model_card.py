@@ -47,25 +47,43 @@ def test_card_states_architecture_preset_parameters_sources_generated_parts_and_
     assert meta["astrobio_hf"]["parameters"] == n_params
     assert meta["astrobio_hf"]["preset"] == "astro-multimodal-tiny"
     assert meta["astrobio_hf"]["architecture"] == "AstroMultimodalModel"
-    assert meta["astrobio_hf"]["metrics"] == METRICS
+    assert meta["astrobio_hf"]["validation_metrics"] == METRICS
+    assert meta["pipeline_tag"] == "tabular-classification"
     assert meta["astrobio_hf"]["generated_parts"] == [
         "planet descriptions: templated text", "climate_cube: latitudinal energy-balance generator"]
 
     assert f"- parameters: {n_params:,}" in text
     assert "`graph_config`: `astro_graph_vae`" in text and "`datacube_config`: `astro_datacube`" in text
     assert "learning_rate: 0.0003" in text and "num_train_epochs: 2" in text
-    assert "| nasa_exoplanet_archive | pscomppars 2025-11 | PSCompPars.csv | real | - |" in text
-    assert "| uniprot | 2025_04 | https://rest.uniprot.org/uniprotkb/search | real | - |" in text
-    assert "| climate_cube | - | - | generated | latitudinal energy-balance generator |" in text
+    # provenance is summarised per source: real or generated, rows, releases (file names and URLs are not listed)
+    assert "| nasa_exoplanet_archive | real | 0 | pscomppars 2025-11 | - |" in text
+    assert "| uniprot | real | 0 | 2025_04 | - |" in text
+    assert "| climate_cube | generated | 0 | - | latitudinal energy-balance generator |" in text
     assert "- planet descriptions: templated text" in text
     assert "| eval_accuracy | 0.8125 |" in text and "| eval_auroc | 0.9023 |" in text
+    assert "Validation split (used to select the checkpoint" in text and "closed-form rule" in text
+
+
+def test_provenance_is_one_line_per_source_however_many_releases(multimodal):
+    sources = [{"source": "climate_generator", "release": f"ebm S={s}", "generated": True, "note": "1 rows"}
+               for s in range(300)] + [{"source": "nasa_exoplanet_archive", "release": "x", "note": "300 rows"}]
+    text = str(build_model_card(multimodal, data_sources=sources))
+    assert text.count("| climate_generator |") == 1 and "(300 in all)" in text
+    assert "| nasa_exoplanet_archive | real | 300 |" in text
+
+
+def test_card_refuses_a_local_path(multimodal, tmp_path):
+    with pytest.raises(ValueError, match="local path"):
+        build_model_card(multimodal, data_sources=[{"source": "x", "note": str(tmp_path / "file.csv")}])
+    card = str(build_model_card(multimodal, recipe={"dataset_path": str(tmp_path / "ds"), "seed": 1}))
+    assert "dataset_path: ds" in card and str(tmp_path) not in card
 
 
 def test_card_without_recipe_sources_or_metrics_says_so(multimodal):
     text = str(build_model_card(multimodal))
     assert "No training recipe was recorded" in text
     assert "No data sources were recorded" in text
-    assert "No evaluation was recorded" in text
+    assert "No held-out evaluation was recorded" in text
 
 
 def test_secrets_never_reach_the_card(multimodal, monkeypatch):
@@ -115,7 +133,7 @@ def test_custom_size_has_no_preset(multimodal):
 def test_recipe_from_a_yaml_file_and_bad_files(tmp_path):
     recipe = tmp_path / "demo_cpu.yaml"
     recipe.write_text(yaml.safe_dump({"preset": "astro-multimodal-tiny", "max_steps": 20}))
-    assert load_recipe(recipe) == {"recipe_file": str(recipe), "preset": "astro-multimodal-tiny", "max_steps": 20}
+    assert load_recipe(recipe) == {"recipe_file": "demo_cpu.yaml", "preset": "astro-multimodal-tiny", "max_steps": 20}
     bad = tmp_path / "bad.yaml"
     bad.write_text("- just\n- a list\n")
     with pytest.raises(ValueError, match=r"bad\.yaml is not a mapping"):

@@ -185,3 +185,20 @@ def test_one_cycle_schedule(tmp_path):
     peak = lrs.index(max(lrs))
     assert max(lrs) == pytest.approx(0.01, rel=0.05) and 0 < peak < len(lrs) - 1
     assert lrs[0] < max(lrs) and lrs[-1] < 0.01 * 0.05
+
+
+def test_evaluation_is_deterministic_and_leaves_training_streams_alone(tmp_path):
+    # the eval loss includes the cube's masked reconstruction and the graph VAE's negative pairs: both random draws
+    trainer = make_trainer(tmp_path)
+    import random
+
+    random.seed(123)
+    torch.manual_seed(123)
+    before = (random.random(), torch.rand(1).item())
+    random.seed(123)
+    torch.manual_seed(123)
+    first = trainer.evaluate()["eval_loss"]
+    assert (random.random(), torch.rand(1).item()) == before  # evaluating did not consume the training streams
+    torch.manual_seed(7)
+    random.seed(7)
+    assert trainer.evaluate()["eval_loss"] == first

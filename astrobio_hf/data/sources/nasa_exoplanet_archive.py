@@ -226,8 +226,8 @@ class NasaExoplanetArchive(ArchiveBuilder):
     BUILDER_CONFIG_CLASS = NasaExoplanetArchiveConfig
     SOURCE = "nasa_exoplanet_archive"
     DEFAULT_BASE_URL = TAP_URL
-    FILE_PATTERNS = ("**/*.csv", "**/*.tsv", "**/*.tbl", "**/*.ipac", "**/*.txt", "**/*.vot", "**/*.votable",
-                     "**/*.xml", "**/*.ecsv")
+    FILE_PATTERNS = ("**/*.csv", "**/*.csv.gz", "**/*.tsv", "**/*.tbl", "**/*.ipac", "**/*.txt", "**/*.vot",
+                     "**/*.votable", "**/*.xml", "**/*.ecsv")
     HOMEPAGE = "https://exoplanetarchive.ipac.caltech.edu"
     CITATION = ("This research has made use of the NASA Exoplanet Archive, which is operated by the California "
                 "Institute of Technology, under contract with NASA under the Exoplanet Exploration Program.")

@@ -324,7 +324,9 @@ class AstroDatacubeModel(AstroDatacubePreTrainedModel):
             ratio = cfg.mask_ratio if mask_ratio is None else mask_ratio
             if not 0.0 <= ratio < 1.0:
                 raise ValueError(f"mask_ratio must be in [0, 1), got {ratio}.")
-            patch_mask = random_patch_mask(batch_size, cfg.num_patches, ratio, climate_cube.device)
+            # eval mode draws the same mask every call, so one checkpoint's eval loss does not vary between runs
+            patch_mask = random_patch_mask(batch_size, cfg.num_patches, ratio, climate_cube.device, generator=None
+                                           if self.training else torch.Generator(climate_cube.device).manual_seed(0))
         else:
             patch_mask = self._check_patch_mask(patch_mask.to(climate_cube.device), batch_size)
         output_hidden_states = bool(

@@ -1,0 +1,72 @@
+"""The labelled rows of one split as arrays: labels, hosts, the planet_params matrix and its catalog columns.
+
+Shared by the baselines and the model evaluation so that every method is scored on exactly the same rows (labelled
+planets of the named split, in dataset order).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import datasets
+import numpy as np
+
+from ..data.multimodal_schema import UNLABELLED, MultimodalSpec
+from ..data.names import normalize_name
+from ..data.planet_features import transform_of
+
+
+@dataclass
+class SplitRows:
+    """Labelled rows of one split: ``indices`` into the split, labels, host keys, planet_params (+mask)."""
+
+    name: str
+    indices: np.ndarray
+    planet_names: list[str]
+    hosts: list[str]
+    habitability: np.ndarray
+    hz_class: np.ndarray
+    params: np.ndarray
+    mask: np.ndarray
+    param_names: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def features(self, drop: Sequence[str] = ()) -> np.ndarray:
+        """planet_params (missing = 0) next to the observed mask, columns in ``drop`` removed: the tabular input."""
+        keep = [j for j, n in enumerate(self.param_names) if n not in drop]
+        values = np.where(self.mask[:, keep], np.nan_to_num(self.params[:, keep]), 0.0)
+        return np.concatenate([values, self.mask[:, keep].astype(np.float64)], axis=1)
+
+    def catalog_values(self, drop: Sequence[str] = ()) -> dict[str, list[float | None]]:
+        """planet_params decoded back to catalog units (log10 columns exponentiated; missing = None)."""
+        out: dict[str, list[float | None]] = {}
+        for j, name in enumerate(self.param_names):
+            if name in drop:
+                continue
+            column = self.params[:, j].astype(np.float64)
+            if transform_of(name) == "log10":
+                column = 10.0 ** column
+            out[name] = [float(v) if ok and np.isfinite(v) else None for v, ok in zip(column, self.mask[:, j],
+                                                                                     strict=True)]
+        return out
+
+
+def split_rows(dataset: datasets.Dataset, spec: MultimodalSpec, name: str) -> SplitRows:
+    """The labelled rows (habitability known) of ``dataset``."""
+    columns = dataset.with_format("numpy", columns=["habitability", "hz_class"])[:]
+    habitability = np.asarray(columns["habitability"], dtype=int)
+    keep = np.flatnonzero(habitability != UNLABELLED)
+    table = dataset.with_format(None).select(keep)
+    params = np.asarray(table["planet_params"], dtype=np.float32).reshape(len(keep), -1)
+    mask = np.asarray(table["planet_params_mask"], dtype=bool).reshape(len(keep), -1)
+    hosts = [normalize_name(h) or normalize_name(p) for h, p in zip(table["host_name"], table["planet_name"],
+                                                                   strict=True)]
+    return SplitRows(name=name, indices=keep, planet_names=list(table["planet_name"]), hosts=hosts,
+                     habitability=habitability[keep], hz_class=np.asarray(columns["hz_class"], dtype=int)[keep],
+                     params=params, mask=mask, param_names=tuple(spec.planet_param_names))
+
+
+__all__ = ["SplitRows", "split_rows"]
