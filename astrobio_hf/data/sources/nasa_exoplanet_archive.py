@@ -27,6 +27,7 @@ import datasets
 import pyarrow.compute as pc
 
 from .base import ArchiveBuilder, ArchiveBuilderConfig, DownloadRequest
+from .errors import SourceFormatError
 from .tabular import (
     Column,
     RawTable,
@@ -244,11 +245,31 @@ class NasaExoplanetArchive(ArchiveBuilder):
 
     def parse_file(self, path: Path) -> Iterator[dict[str, Any]]:
         raw = self.read_table(path)
+        self._check_table(raw, path)
         typed = convert_columns(raw, self.columns(), source=self.SOURCE, file=path)
         if self.config.table == "ps" and "default_flag" in raw.table.column_names:
             # a full ps dump holds every parameter set of a planet; keep the archive's default one
             typed = typed.filter(pc.fill_null(pc.equal(typed.column("default_flag"), 1), False))
         yield from rows(typed)
+
+
+    def _check_table(self, raw: RawTable, path: Path) -> None:
+        """A file of another archive table (a TOI list next to PSCompPars under one --data-dir) gets an error that
+        says so and how to choose, rather than a missing-column error."""
+        names = {n.lower() for n in raw.table.column_names}
+
+        def holds(table: str) -> bool:
+            return all(any(a.lower() in names for a in (c.name, *c.aliases)) for c in TABLES[table] if c.required)
+
+        if holds(self.config.table):
+            return
+        other = [t for t in TABLES if t != self.config.table and holds(t)]
+        if other:
+            raise SourceFormatError(
+                self.SOURCE, str(path), "",
+                f"this file holds the {other[0]!r} table, not {self.config.table!r}; a data folder is read whole "
+                f"(every {', '.join(p.removeprefix('**/') for p in self.FILE_PATTERNS[:3])} ... file in it), so keep "
+                f"one table per folder, or prepare this table with --config table={other[0]}")
 
 
 def planet_features() -> datasets.Features:
