@@ -30,6 +30,8 @@ from pathlib import Path
 
 import requests
 
+from ..progress import Progress, human_bytes, report
+
 logger = logging.getLogger(__name__)
 
 #: Query-parameter / header names whose values are secrets (compared case-insensitively).
@@ -255,9 +257,12 @@ class HttpClient:
         dest = Path(dest)
         dest.parent.mkdir(parents=True, exist_ok=True)
         part = dest.with_name(dest.name + ".part")
+        started = time.monotonic()
         try:
             self._request(method, url, params=params, data=data, sink=part)
+            size = part.stat().st_size
             os.replace(part, dest)
+            report(f"{self.source}: downloaded {dest.name}: {human_bytes(size)} in {time.monotonic() - started:.1f} s")
         finally:
             part.unlink(missing_ok=True)
         return dest
@@ -294,9 +299,14 @@ class HttpClient:
                 if response.status_code not in RETRY_STATUSES:
                     self._raise_for_status(response, method, shown)
                     if sink is not None:
+                        total = int(response.headers.get("Content-Length") or 0)
+                        progress = Progress(total, f"{self.source}: downloading {sink.name.removesuffix('.part')}",
+                                            unit="bytes") if total > 8 << 20 else None  # large files only
                         with open(sink, "wb") as fh:
                             for chunk in response.iter_content(chunk_size=1 << 20):
                                 fh.write(chunk)
+                                if progress is not None:
+                                    progress.step(len(chunk))
                     else:
                         _ = response.content  # read the body inside the retry loop
                     return response

@@ -33,6 +33,7 @@ import numpy as np
 from astropy.constants import M_earth, M_jup
 
 from ..models.multimodal.configuration_multimodal import DEFAULT_PLANET_PARAMS, HZ_CLASSES, MULTIMODAL_PRESETS
+from ..progress import Progress
 from .joins import CrossIds, MappingRow, fits_identity, read_cross_ids, read_mapping
 from .labels import DEFAULT_RULE, TEMPERATE, TOO_COLD, TOO_HOT, LabelRule, label_table
 from .modalities.climate_cubes import (
@@ -577,7 +578,9 @@ def _climate_cubes(config: MultimodalBuildConfig, cat: dict[str, list], insolati
         cache = _CubeCache(config.climate_cache_dir, grid, variables, config.ebm_min_steps_per_orbit)
         lo, hi = config.climate_insolation_range
         not_converged = 0
+        progress = Progress(len(cat["pl_name"]), "climate generator", unit="planets")
         for i in range(len(cat["pl_name"])):
+            progress.step(note=f"{cache.computed} cubes computed, {cache.hits + cache.disk_hits} reused")
             if i in out:
                 continue
             s, period, teff = insolation[i], cat["pl_orbper"][i], cat["st_teff"][i]

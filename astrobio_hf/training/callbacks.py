@@ -16,6 +16,7 @@ import psutil
 import torch
 from transformers import EarlyStoppingCallback, TrainerCallback, TrainerControl, TrainerState
 
+from ..progress import PREFIX
 from .arguments import AstroTrainingArguments
 
 logger = logging.getLogger(__name__)
@@ -131,7 +132,7 @@ class MaxTrainTimeCallback(TrainerCallback):
 
 class ProgressLineCallback(TrainerCallback):
     """One compact line per logging step when tqdm is off (`--disable_tqdm`, as in the demo and CI logs):
-    `step 40/120 (33%) | epoch 1.3 | loss 0.512 | 0.84 s/step | ~67 s left`. Printed by the main process only."""
+    `[progress] train: step 40/120 (33%) | epoch 1.3 | loss 0.512 | 0.84 s/step | ~67 s left`. Printed by the main process only."""
 
     def __init__(self, stream=None):
         self.stream = stream
@@ -148,7 +149,7 @@ class ProgressLineCallback(TrainerCallback):
         done = state.global_step - self._start_step
         per_step = (time.monotonic() - self._start) / done if done > 0 else float("nan")
         left = per_step * (state.max_steps - state.global_step)
-        line = (f"step {state.global_step}/{state.max_steps} ({100 * state.global_step / state.max_steps:.0f}%) | "
+        line = (f"{PREFIX} train: step {state.global_step}/{state.max_steps} ({100 * state.global_step / state.max_steps:.0f}%) | "
                 f"epoch {state.epoch or 0:.2f} | loss {logs['loss']:.4g} | {per_step:.2f} s/step | ~{left:.0f} s left")
         print(line, file=self.stream, flush=True)
 

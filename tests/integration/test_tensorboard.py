@@ -22,7 +22,7 @@ def test_tensorboard_run_progress_line_and_loss_curve(tmp_path):
     tags = accumulator.Tags()["scalars"]
     assert {"train/loss", "train/classification_loss"} <= set(tags), tags
     assert [e.step for e in accumulator.Scalars("train/loss")] == [1, 2, 3]
-    lines = re.findall(r"^step (\d+)/3 \(\d+%\) \| epoch [\d.]+ \| loss [\d.e+-]+ \| [\d.]+ s/step \| ~\d+ s left$",
+    lines = re.findall(r"^\[progress\] train: step (\d+)/3 \(\d+%\) \| epoch [\d.]+ \| loss [\d.e+-]+ \| [\d.]+ s/step \| ~\d+ s left$",
                        result.stdout, re.MULTILINE)
     assert lines == ["1", "2", "3"], result.stdout[-2000:]
     assert (output / "loss_curve.png").read_bytes()[:4] == b"\x89PNG"

@@ -274,6 +274,9 @@ def test_prepared_dataset_gets_a_card_with_prose(tmp_path, capsys):
     write_catalog(tmp_path / "inputs" / "nasa_exoplanet_archive")
     assert main(["prepare", "--dataset", "multimodal", "--data-dir", str(tmp_path / "inputs"), "--output",
                  str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache"), "--climate", "generate"]) == 0
+    err = capsys.readouterr().err  # progress: every file of every builder, the climate generator per planet
+    assert "[progress] nasa_exoplanet_archive: file 1/1 pscomppars.csv: 6 rows" in err
+    assert "[progress] climate generator: 1/6 planets" in err and "[progress] climate generator: 6/6 planets (100%)" in err
     card = (tmp_path / "out" / "README.md").read_text()
     assert card.startswith("---\n") and "license: other" in card
     assert "| 0 | `pl_orbper` | log10 | day |" in card  # each planet_params column with its transform and unit

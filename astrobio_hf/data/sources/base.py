@@ -49,6 +49,7 @@ from datasets.data_files import DataFilesDict, DataFilesList
 from datasets.exceptions import DatasetGenerationError
 from filelock import FileLock, Timeout
 
+from ...progress import report
 from ..download import HttpClient, Secrets, join_url, redact_url, request_fingerprint, resolve_base_url
 from .errors import SourceFormatError
 from .tabular import Column, units_text
@@ -304,6 +305,7 @@ class ArchiveBuilder(datasets.GeneratorBasedBuilder):
                     logger.warning("skipping bad file: %s", exc)
                     continue
             display = self._display_name(path)
+            row_index = -1
             for row_index, row in enumerate(rows):
                 missing = [n for n in data_names if n not in row]
                 if missing:
@@ -312,6 +314,7 @@ class ArchiveBuilder(datasets.GeneratorBasedBuilder):
                 row["release"] = self._file_release.get(path) or release
                 row["file"] = display
                 yield Key(file_index, row_index), row
+            report(f"{self.SOURCE}: file {file_index + 1}/{len(files)} {display}: {row_index + 1} rows")
 
     def _download_and_prepare(self, dl_manager, verification_mode, **prepare_splits_kwargs) -> None:
         super()._download_and_prepare(dl_manager, verification_mode, **prepare_splits_kwargs)
