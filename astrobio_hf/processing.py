@@ -224,21 +224,17 @@ class AstroMultimodalProcessor(ProcessorMixin):
         }
         missing: list[str] = []
         period = catalog_value("pl_orbper", values.get("pl_orbper"))
-        arrays = {
-            "light_curve": (lambda s: self.light_curve(s, period)) if light_curve is not None else None,
-            "spectrum": self.spectrum if spectrum is not None else None,
-            "climate_cube": self.climate_cube if climate_cube is not None else None,
-        }
-        sources = {"light_curve": light_curve, "spectrum": spectrum, "climate_cube": climate_cube}
-        for modality, encode in arrays.items():
-            array = encode(sources[modality]) if encode is not None else None
+        encoders = {"light_curve": (light_curve, lambda s: self.light_curve(s, period)),
+                    "spectrum": (spectrum, self.spectrum), "climate_cube": (climate_cube, self.climate_cube)}
+        for modality, (source, encode) in encoders.items():
+            array = None if source is None else encode(source)  # a spectrum with no valid bin also ends as None
             row[modality] = array
             row[f"{modality}_mask"] = array is not None
             if array is None:
                 missing.append(modality)
-            elif isinstance(sources[modality], (str, os.PathLike)):
-                row["provenance"].append({"source": f"user {modality}", "release": "",
-                                          "file": Path(sources[modality]).name, "generated": False})
+            elif isinstance(source, (str, os.PathLike)):
+                row["provenance"].append({"source": f"user {modality}", "release": "", "file": Path(source).name,
+                                          "generated": False})
         if graph is not None:
             row.update(self.graph(graph))
             row["graph_mask"] = True
