@@ -17,5 +17,5 @@ def test_second_table_in_a_data_dir_is_named(real_data_dir, tmp_path, capsys):
     assert cli(["prepare", "--source", "nasa_exoplanet_archive", "--data-dir", str(folder),
                 "--cache-dir", str(tmp_path / "cache")]) == 1
     err = capsys.readouterr().err
-    assert "toi_expect_0.txt: this file holds the 'toi' table, not 'pscomppars'" in err
+    assert "missing required column 'pl_name': this file holds the 'toi' table, not 'pscomppars'" in err
     assert "--config table=toi" in err

@@ -258,16 +258,19 @@ class NasaExoplanetArchive(ArchiveBuilder):
         says so and how to choose, rather than a missing-column error."""
         names = {n.lower() for n in raw.table.column_names}
 
-        def holds(table: str) -> bool:
-            return all(any(a.lower() in names for a in (c.name, *c.aliases)) for c in TABLES[table] if c.required)
+        def missing(table: str) -> list[str]:
+            return [c.name for c in TABLES[table]
+                    if c.required and not any(a.lower() in names for a in (c.name, *c.aliases))]
 
-        if holds(self.config.table):
+        absent = missing(self.config.table)
+        if not absent:
             return
-        other = [t for t in TABLES if t != self.config.table and holds(t)]
+        other = [t for t in TABLES if t != self.config.table and not missing(t)]
         if other:
             raise SourceFormatError(
-                self.SOURCE, str(path), "",
-                f"this file holds the {other[0]!r} table, not {self.config.table!r}; a data folder is read whole "
+                self.SOURCE, str(path), f"column {absent[0]}",
+                f"missing required column {absent[0]!r}: this file holds the {other[0]!r} table, not "
+                f"{self.config.table!r}; a data folder is read whole "
                 f"(every {', '.join(p.removeprefix('**/') for p in self.FILE_PATTERNS[:3])} ... file in it), so keep "
                 f"one table per folder, or prepare this table with --config table={other[0]}")
 
