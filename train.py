@@ -18,9 +18,11 @@ from transformers import set_seed
 from astrobio_hf.data.provenance import summarize_provenance
 from astrobio_hf.hub import push_model
 from astrobio_hf.model_card import load_recipe, scrub_local_paths, scrub_secrets, write_model_card
+from astrobio_hf.processing import AstroMultimodalProcessor
 from astrobio_hf.training.callbacks import build_callbacks
 from astrobio_hf.training.checkpoints import last_complete_checkpoint, remove_incomplete_checkpoints
 from astrobio_hf.training.cli_args import parse_train_args
+from astrobio_hf.training.loss_curve import write_loss_curve
 from astrobio_hf.training.tasks import build_task
 from astrobio_hf.training.trainer import AstroTrainer
 
@@ -109,6 +111,13 @@ def main(argv: list[str] | None = None) -> dict:
         output.mkdir(parents=True, exist_ok=True)
         if task.spec is not None:
             (output / "multimodal_spec.json").write_text(json.dumps(task.spec.to_dict(), indent=2))
+            if model_args.model_type == "multimodal":
+                # predict / AutoProcessor / pipeline encode new planets with the training data's transforms
+                AstroMultimodalProcessor.from_spec(task.spec).save_pretrained(output)
+        curve = write_loss_curve(trainer.state.log_history, output / "loss_curve.png",
+                                 title=f"{model_args.model_type}: {output.name}")
+        if curve is not None:
+            results["loss_curve"] = str(curve)
         if (output / "config.json").is_file():
             sources = summarize_provenance(task.train_dataset) if task.train_dataset is not None else []
             recipe = recipe_of(sys.argv[1:] if argv is None else argv)

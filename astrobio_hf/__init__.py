@@ -1,26 +1,67 @@
 """astrobio-hf: multimodal astrobiology models and archive datasets on the Hugging Face stack.
 
-Importing the package registers the four models with transformers' Auto classes.
+`import astrobio_hf` is light (no torch): the public names below load on first use (PEP 562), and the four models,
+the processor and the habitability pipeline are registered with transformers' Auto classes and pipeline registry as
+soon as those are imported (before or after this package; see `astrobio_hf._auto_registration`).
 """
 
-from .models import (
-    AstroDatacubeConfig,
-    AstroDatacubeModel,
-    AstroGraphVAE,
-    AstroGraphVAEConfig,
-    AstroLLMConfig,
-    AstroLLMForCausalLM,
-    AstroLLMModel,
-    AstroMultimodalConfig,
-    AstroMultimodalModel,
-)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from . import _auto_registration
 
 __version__ = "0.1.0"
+
+#: public name -> module that defines it (imported on first attribute access)
+_LAZY_NAMES: dict[str, str] = {
+    **dict.fromkeys(("AstroLLMConfig", "AstroLLMModel", "AstroLLMForCausalLM", "AstroGraphVAEConfig", "AstroGraphVAE",
+                     "AstroDatacubeConfig", "AstroDatacubeModel", "AstroMultimodalConfig", "AstroMultimodalModel",
+                     "register_auto_classes"), "astrobio_hf.models"),
+    "AstroMultimodalProcessor": "astrobio_hf.processing",
+    "HabitabilityPipeline": "astrobio_hf.pipeline",
+    "predict": "astrobio_hf.predict",
+    "PlanetPrediction": "astrobio_hf.predict",
+}
 
 __all__ = [
     "AstroLLMConfig", "AstroLLMModel", "AstroLLMForCausalLM",
     "AstroGraphVAEConfig", "AstroGraphVAE",
     "AstroDatacubeConfig", "AstroDatacubeModel",
-    "AstroMultimodalConfig", "AstroMultimodalModel",
+    "AstroMultimodalConfig", "AstroMultimodalModel", "register_auto_classes",
+    "AstroMultimodalProcessor", "HabitabilityPipeline", "predict", "PlanetPrediction",
     "__version__",
 ]
+
+if TYPE_CHECKING:
+    from .models import (
+        AstroDatacubeConfig,
+        AstroDatacubeModel,
+        AstroGraphVAE,
+        AstroGraphVAEConfig,
+        AstroLLMConfig,
+        AstroLLMForCausalLM,
+        AstroLLMModel,
+        AstroMultimodalConfig,
+        AstroMultimodalModel,
+        register_auto_classes,
+    )
+    from .pipeline import HabitabilityPipeline
+    from .predict import PlanetPrediction, predict
+    from .processing import AstroMultimodalProcessor
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY_NAMES:
+        value = getattr(importlib.import_module(_LAZY_NAMES[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'astrobio_hf' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY_NAMES])
+
+
+_auto_registration.install()

@@ -1,13 +1,18 @@
-"""Habitability predictions for named planets or prepared records, from a local checkpoint or a (private) hub repo.
+"""Habitability predictions for any planet, from a local checkpoint or a (private) hub repo.
 
-`predict(model, planet="TRAPPIST-1 e")` finds the planet in the prepared multimodal dataset the model was trained on
-(recorded in `run_info.json`, or given as `dataset=`); `predict(model, record=...)` takes one prepared row (a dict in
-the multimodal schema, e.g. loaded from a JSON file).
+- `predict(model, catalog_row)`: catalog values of any planet (a dict of NASA Exoplanet Archive column names, or an
+  astropy `Table`/`QTable` row, units converted), optionally with `light_curve=`, `spectrum=`, `climate_cube=`,
+  `graph=` (file paths or objects). They go through the checkpoint's `AstroMultimodalProcessor`: the transforms of
+  the training data. Inputs that are missing are masked and listed in the prediction, never imputed.
+- `predict(model, planet="TRAPPIST-1 e")` finds the planet in the prepared multimodal dataset the model was trained
+  on (recorded in `run_info.json`, or given as `dataset=`); `predict(model, record=...)` takes one prepared row.
+- `catalog_row(file, planet)` reads one planet from your own PSCompPars download with the archive's builder.
 """
 
 from __future__ import annotations
 
 import json
+import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,10 +20,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from .data.collator import ArrowBatches, MultimodalCollator
-from .data.multimodal_schema import MultimodalSpec, load_multimodal_dataset
+from .data.collator import ArrowBatches
+from .data.multimodal_schema import SPEC_FILENAME, MultimodalSpec, load_multimodal_dataset
 from .data.names import normalize_name
 from .models.multimodal import MODALITIES, AstroMultimodalModel
+from .processing import AstroMultimodalProcessor, PlanetInputs
 
 
 @dataclass
@@ -34,6 +40,9 @@ class PlanetPrediction:
     true_hz_class: str | None = None
     assessment: str | None = None
     provenance: list[dict[str, Any]] = field(default_factory=list)
+    #: modalities (and catalog columns) that were not given: masked, not imputed
+    missing_inputs: list[str] = field(default_factory=list)
+    missing_catalog_values: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -69,14 +78,36 @@ def dataset_of(model_dir: str | Path) -> Path | None:
     return None
 
 
-def predict_record(model: AstroMultimodalModel, record: Any, tokenizer: Any = None,
-                   max_new_tokens: int = 60) -> PlanetPrediction:
-    """Predict for one prepared row (a dict in the multimodal schema, or a 1-row Arrow table)."""
-    spec = MultimodalSpec.from_model_config(model.config)
-    if not isinstance(record, dict):
+def load_processor(model: str | Path | AstroMultimodalModel) -> AstroMultimodalProcessor:
+    """The processor saved with a checkpoint; else one from the dataset spec train.py wrote beside it; else one from
+    the model config (shapes and the builder's default transforms)."""
+    if isinstance(model, (str, Path)) and Path(model).is_dir():
+        folder = Path(model)
+        if (folder / "processor_config.json").is_file():
+            return AstroMultimodalProcessor.from_pretrained(str(folder))
+        if (folder / SPEC_FILENAME).is_file():
+            return AstroMultimodalProcessor.from_spec(
+                MultimodalSpec.from_dict(json.loads((folder / SPEC_FILENAME).read_text())))
+    if isinstance(model, (str, Path)) and not Path(model).exists():
+        try:
+            return AstroMultimodalProcessor.from_pretrained(str(model))  # a hub repo with processor_config.json
+        except (OSError, ValueError):
+            pass
+    config = model.config if isinstance(model, AstroMultimodalModel) else load_predictor(model).config
+    return AstroMultimodalProcessor.from_model_config(config)
+
+
+def predict_record(model: AstroMultimodalModel, record: Any, tokenizer: Any = None, max_new_tokens: int = 60,
+                   processor: AstroMultimodalProcessor | None = None) -> PlanetPrediction:
+    """Predict for one prepared row (a dict in the multimodal schema, a 1-row Arrow table, or `PlanetInputs`)."""
+    processor = processor or AstroMultimodalProcessor.from_model_config(model.config)
+    missing_inputs: list[str] = []
+    missing_values: list[str] = []
+    if isinstance(record, PlanetInputs):
+        missing_inputs, missing_values, record = record.missing_modalities, record.missing_params, record.row
+    elif not isinstance(record, dict):
         record = record.to_pylist()[0]
-    batch = MultimodalCollator(spec)([record])
-    batch = {k: v for k, v in batch.items() if k not in ("habitability", "hz_class")}
+    batch = processor(record)
     out = model.predict_proba(**batch)
     names = list(model.config.hz_class_names)
     probabilities = out["hz_class"][0].tolist()
@@ -96,6 +127,8 @@ def predict_record(model: AstroMultimodalModel, record: Any, tokenizer: Any = No
         true_hz_class=names[truth_class] if truth_class >= 0 else None,
         assessment=assessment,
         provenance=[dict(p) for p in record.get("provenance", [])],
+        missing_inputs=list(missing_inputs),
+        missing_catalog_values=list(missing_values),
     )
 
 
@@ -112,16 +145,25 @@ def generate_assessment(model: AstroMultimodalModel, batch: dict[str, Any], toke
     return tokenizer.decode(tokens[0], skip_special_tokens=True)
 
 
-def predict(model: str | Path | AstroMultimodalModel, *, planet: str | None = None,
-            record: dict[str, Any] | None = None, dataset: str | Path | None = None) -> PlanetPrediction:
-    """Predict for a named planet (looked up in `dataset`, or the dataset recorded with the checkpoint) or a record."""
-    if (planet is None) == (record is None):
-        raise ValueError("give exactly one of planet= or record=")
+def predict(model: str | Path | AstroMultimodalModel, catalog: Any = None, *, planet: str | None = None,
+            record: dict[str, Any] | None = None, dataset: str | Path | None = None, planet_name: str | None = None,
+            light_curve: Any = None, spectrum: Any = None, climate_cube: Any = None, graph: Any = None,
+            processor: AstroMultimodalProcessor | None = None) -> PlanetPrediction:
+    """Predict for a planet given by catalog values (`catalog`, plus optional modality inputs), by name (looked up in
+    `dataset` or the dataset recorded with the checkpoint) or by a prepared `record`."""
+    if sum(x is not None for x in (catalog, planet, record)) != 1:
+        raise ValueError("give exactly one of catalog (values of any planet), planet= (a name in the prepared "
+                         "dataset) or record= (a prepared row)")
     predictor = load_predictor(model)
-    if record is None:
+    processor = processor or load_processor(model if not isinstance(model, AstroMultimodalModel) else predictor)
+    if catalog is not None:
+        record = processor.planet_inputs(catalog, planet_name=planet_name, light_curve=light_curve,
+                                         spectrum=spectrum, climate_cube=climate_cube, graph=graph)
+    elif record is None:
         dataset = dataset or (dataset_of(model) if isinstance(model, (str, Path)) else None)
         if dataset is None:
-            raise ValueError("no prepared dataset to look the planet up in: pass dataset= (or --dataset)")
+            raise ValueError("no prepared dataset to look the planet up in: pass dataset= (or --dataset), or give "
+                             "the planet's catalog values")
         record = find_planet(dataset, planet)
     tokenizer = None
     if predictor.language_model is not None and isinstance(model, (str, Path)) and Path(model).is_dir():
@@ -129,7 +171,42 @@ def predict(model: str | Path | AstroMultimodalModel, *, planet: str | None = No
 
         if (Path(model) / "tokenizer.json").is_file():
             tokenizer = AutoTokenizer.from_pretrained(str(model))
-    return predict_record(predictor, record, tokenizer)
+    return predict_record(predictor, record, tokenizer, processor=processor)
+
+
+def catalog_row(path: str | Path, planet: str, table: str = "pscomppars") -> dict[str, Any]:
+    """One planet's columns from a NASA Exoplanet Archive file (CSV / IPAC / VOTable, as downloaded), parsed by the
+    archive's builder (the parser the training data went through); matched on the normalised name."""
+    from .data.sources import get_builder
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"catalog file {path} does not exist")
+    with tempfile.TemporaryDirectory(prefix="astrobio-catalog-") as cache:
+        builder = get_builder("nasa_exoplanet_archive", cache_dir=cache, data_files=[str(path)], table=table)
+        builder.download_and_prepare()
+        rows = builder.as_dataset(split="train")
+        wanted = normalize_name(planet)
+        names = [normalize_name(n) for n in rows["pl_name"]]
+        if wanted not in names:
+            close = [n for n, k in zip(rows["pl_name"], names, strict=True) if wanted[:5] and k.startswith(wanted[:5])]
+            raise KeyError(f"planet {planet!r} is not in {path} ({len(names)} planets"
+                           + (f"; similar: {close[:5]}" if close else "") + ")")
+        return dict(rows[names.index(wanted)])
+
+
+def parse_values(items: list[str]) -> dict[str, float | str]:
+    """`["pl_orbper=129.9", "pl_name=Kepler-186 f"]` -> a catalog mapping (numbers where they parse)."""
+    values: dict[str, float | str] = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"--values entry {item!r} is not COLUMN=VALUE")
+        try:
+            values[key.strip()] = float(text)
+        except ValueError:
+            values[key.strip()] = text.strip()
+    return values
 
 
 def load_record(path: str | Path) -> dict[str, Any]:
@@ -144,4 +221,5 @@ def load_record(path: str | Path) -> dict[str, Any]:
     return record
 
 
-__all__ = ["PlanetPrediction", "predict", "predict_record", "find_planet", "load_predictor", "load_record"]
+__all__ = ["PlanetPrediction", "predict", "predict_record", "find_planet", "load_predictor", "load_processor",
+           "load_record", "catalog_row", "parse_values"]

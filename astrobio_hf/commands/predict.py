@@ -1,4 +1,5 @@
-"""`astrobio-hf predict --model DIR_OR_REPO (--planet NAME | --input FILE) [--dataset DIR] [--json]`."""
+"""`astrobio-hf predict --model DIR_OR_REPO (--values COL=V ... | --catalog FILE --planet NAME | --planet NAME |
+--input FILE) [--light-curve FITS] [--spectrum FILE] [--climate-cube NC] [--graph FILE] [--dataset DIR] [--json]`."""
 
 from __future__ import annotations
 
@@ -8,11 +9,26 @@ import sys
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("predict", help="habitability prediction for a planet or a prepared record")
+    parser = subparsers.add_parser(
+        "predict", help="habitability prediction for any planet (catalog values / your catalog file) or a prepared one",
+        description="Give a planet by its catalog values (--values), by name in your own NASA Exoplanet Archive file "
+                    "(--catalog FILE --planet NAME), by name in the prepared dataset (--planet NAME) or as a prepared "
+                    "record (--input). Light curve, spectrum, climate cube and metabolic model files are optional; "
+                    "missing inputs are masked and reported.")
     parser.add_argument("--model", required=True, help="checkpoint folder or hub repo id (ORG/NAME)")
     target = parser.add_mutually_exclusive_group(required=True)
     target.add_argument("--planet", action="append", help="planet name (repeat for several)")
     target.add_argument("--input", help="a prepared record as JSON")
+    target.add_argument("--values", nargs="+", metavar="COLUMN=VALUE",
+                        help="catalog values in NASA Exoplanet Archive columns and units, e.g. pl_orbper=129.9 "
+                             "st_teff=3755 pl_name='Kepler-186 f'")
+    parser.add_argument("--catalog", help="a NASA Exoplanet Archive file (PSCompPars CSV / IPAC / VOTable) to look "
+                                          "--planet up in")
+    parser.add_argument("--catalog-table", default="pscomppars", help="archive table of --catalog (default: %(default)s)")
+    parser.add_argument("--light-curve", help="Kepler / K2 / TESS light-curve FITS of the host star (optional)")
+    parser.add_argument("--spectrum", help="spectrum file: JWST x1d, ESO ADP, 1-D FITS or a table (optional)")
+    parser.add_argument("--climate-cube", help="CF NetCDF climate-model output (optional)")
+    parser.add_argument("--graph", help="metabolic model: SBML, KGML or JSON (optional)")
     parser.add_argument("--dataset", help="prepared multimodal dataset to look planets up in (default: the one "
                                           "recorded next to the checkpoint)")
     parser.add_argument("--json", action="store_true")
@@ -23,6 +39,10 @@ def format_prediction(p) -> str:
     lines = [f"{p.planet_name}: habitability probability {p.habitability_probability:.3f}, hz_class {p.hz_class} "
              f"({', '.join(f'{k} {v:.2f}' for k, v in p.hz_class_probabilities.items())})",
              f"  modalities present: {', '.join(p.modalities_present) or 'none'}"]
+    if p.missing_inputs:
+        lines.append(f"  missing inputs (masked, not imputed): {', '.join(p.missing_inputs)}")
+    if p.missing_catalog_values:
+        lines.append(f"  missing catalog values: {', '.join(p.missing_catalog_values)}")
     if p.true_habitability is not None:
         lines.append(f"  catalog label: habitability {p.true_habitability}, hz_class {p.true_hz_class}")
     generated = sorted({e['source'] for e in p.provenance if e.get('generated')})
@@ -34,19 +54,36 @@ def format_prediction(p) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..predict import load_predictor, load_record, predict
+    from ..predict import catalog_row, dataset_of, load_predictor, load_processor, load_record, parse_values, predict
 
+    modality_files = {"light_curve": args.light_curve, "spectrum": args.spectrum, "climate_cube": args.climate_cube,
+                      "graph": args.graph}
+    by_values = args.values is not None or args.catalog is not None
+    if any(modality_files.values()) and not by_values:
+        print("astrobio-hf predict: --light-curve/--spectrum/--climate-cube/--graph go with --values or --catalog",
+              file=sys.stderr)
+        return 2
+    if args.catalog and not args.planet:
+        print("astrobio-hf predict: --catalog needs --planet NAME", file=sys.stderr)
+        return 2
     try:
         model = load_predictor(args.model)
+        processor = load_processor(args.model)
         if args.input:
-            predictions = [predict(model, record=load_record(args.input))]
+            predictions = [predict(model, record=load_record(args.input), processor=processor)]
+        elif by_values:
+            catalogs = ([catalog_row(args.catalog, name, args.catalog_table) for name in args.planet] if args.catalog
+                        else [parse_values(args.values)])
+            predictions = [predict(model, values, processor=processor, **modality_files) for values in catalogs]
         else:
-            from ..predict import dataset_of
-
             dataset = args.dataset or dataset_of(args.model)
-            predictions = [predict(model, planet=name, dataset=dataset) for name in args.planet]
+            predictions = [predict(model, planet=name, dataset=dataset, processor=processor) for name in args.planet]
     except (KeyError, ValueError, FileNotFoundError) as error:
-        print(f"astrobio-hf predict: {error}", file=sys.stderr)
+        message = error.args[0] if isinstance(error, KeyError) and error.args else error
+        print(f"astrobio-hf predict: {message}", file=sys.stderr)
+        if isinstance(error, KeyError) and not by_values:
+            print("  (a planet outside the prepared dataset: give its values with --values COLUMN=VALUE ..., or "
+                  "--catalog YOUR_PSCOMPPARS_FILE --planet NAME)", file=sys.stderr)
         return 1
     if args.json:
         print(json.dumps([p.to_dict() for p in predictions], indent=2))

@@ -124,13 +124,16 @@ def run_multimodal(args: argparse.Namespace) -> int:
         return 1
     path = save_multimodal_dataset(splits, spec, args.output)
     save_build_report(report, path)
+    from ..data.dataset_card import multimodal_card, write_card
+
+    write_card(path, multimodal_card(path))  # README.md: columns, units, label rule, generated parts, licences
     if args.json:
         out = {"dataset": "multimodal", "output": str(path),
                **{k: v for k, v in report.to_dict().items() if k != "host_splits"}}
         print(json.dumps(out, indent=2, default=float))
     else:
         print(report.summary())
-        print(f"saved to {path} (report: {path / 'multimodal_report.json'})")
+        print(f"saved to {path} (report: {path / 'multimodal_report.json'}, card: {path / 'README.md'})")
     return 0
 
 

@@ -22,6 +22,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--make-private", action="store_true",
                         help="if ORG/NAME already exists and is public, switch it to private before uploading "
                              "(without this flag a public repository is refused and nothing is uploaded)")
+    parser.add_argument("--remote-code", action="store_true",
+                        help="also upload the model code (flattened) and an auto_map, so that "
+                             "AutoModel.from_pretrained(ORG/NAME, trust_remote_code=True) works without astrobio-hf")
     parser.set_defaults(func=run)
 
 
@@ -29,6 +32,10 @@ def run(args: argparse.Namespace) -> int:
     from ..hub import DEFAULT_COMMIT_MESSAGE, HubError, push_model
 
     try:
+        if args.remote_code:
+            from ..remote_code import add_remote_code
+
+            add_remote_code(args.model)
         url = push_model(args.model, args.repo, private=True, make_private=args.make_private,
                          commit_message=args.commit_message or DEFAULT_COMMIT_MESSAGE)
     except (HubError, FileNotFoundError, ValueError) as exc:

@@ -35,6 +35,7 @@ from pathlib import Path
 import requests
 
 from . import answer_checks
+from ..progress import Progress, human_bytes, report
 
 logger = logging.getLogger(__name__)
 
@@ -274,6 +275,7 @@ class HttpClient:
         dest.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".incoming-", dir=dest.parent))
         part = staging / dest.name
+        started = time.monotonic()
         try:
             response = self._request(method, url, params=params, data=data, sink=part)
             shown = redact_url(url, params)
@@ -284,7 +286,9 @@ class HttpClient:
             except (answer_checks.BadAnswerError, DownloadError, ValueError) as exc:
                 raise BadAnswerError(f"{self.source}: {method} {shown}: {exc}; the answer was not kept",
                                      url=shown, status=response.status_code) from None
+            size = part.stat().st_size
             os.replace(part, dest)
+            report(f"{self.source}: downloaded {dest.name}: {human_bytes(size)} in {time.monotonic() - started:.1f} s")
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         return dest
@@ -321,9 +325,14 @@ class HttpClient:
                 if response.status_code not in RETRY_STATUSES:
                     self._raise_for_status(response, method, shown)
                     if sink is not None:
+                        total = int(response.headers.get("Content-Length") or 0)
+                        progress = Progress(total, f"{self.source}: downloading {sink.name.removesuffix('.part')}",
+                                            unit="bytes") if total > 8 << 20 else None  # large files only
                         with open(sink, "wb") as fh:
                             for chunk in response.iter_content(chunk_size=1 << 20):
                                 fh.write(chunk)
+                                if progress is not None:
+                                    progress.step(len(chunk))
                     else:
                         _ = response.content  # read the body inside the retry loop
                     return response

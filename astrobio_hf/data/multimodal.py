@@ -31,9 +31,9 @@ from typing import Any, Literal
 import datasets
 import numpy as np
 from astropy.constants import M_earth, M_jup
-from astropy.stats import mad_std
 
 from ..models.multimodal.configuration_multimodal import DEFAULT_PLANET_PARAMS, HZ_CLASSES, MULTIMODAL_PRESETS
+from ..progress import Progress
 from .joins import CrossIds, MappingRow, fits_identity, read_cross_ids, read_mapping
 from .labels import DEFAULT_RULE, TEMPERATE, TOO_COLD, TOO_HOT, LabelRule, label_table
 from .modalities.climate_cubes import (
@@ -47,13 +47,13 @@ from .modalities.climate_generator import GENERATOR_NAME, EBMParameters, generat
 from .modalities.climate_generator import UNITS as GENERATED_UNITS
 from .modalities.light_curves import (
     DEFAULT_QUALITY_BITMASK,
-    LightCurve,
     RawLightCurve,
-    bin_light_curve,
     read_light_curve,
 )
 from .modalities.metabolic_graphs import load_metabolic_graph
 from .modalities.spectra import Spectrum, WavelengthGrid, read_spectra, resample
+from .model_inputs import light_curve_array, normalise_cube
+from .model_inputs import spectrum_array as _spectrum_array
 from .multimodal_schema import UNLABELLED, MultimodalSpec
 from .names import normalize_name
 from .planet_features import Transform, describe_transforms, planet_param_matrix
@@ -420,11 +420,8 @@ def _join_light_curves(config: MultimodalBuildConfig, cat: dict[str, list], repo
             continue
         raw = stitched(paths)
         period = cat["pl_orbper"][i]
-        period = float(period) if period is not None and period > 0 else None
-        curve: LightCurve = bin_light_curve(raw, n_bins=length, period=period, quality_bitmask=config.quality_bitmask,
-                                            normalisation=config.light_curve_normalisation)
-        folded += period is not None
-        array = np.stack([curve.flux, curve.mask.astype(np.float32)]).astype(np.float32)
+        array = light_curve_array(raw, length, period, config.quality_bitmask, config.light_curve_normalisation)
+        folded += period is not None and period > 0
         prov = [{"source": _LIGHT_CURVE_SOURCE.get(raw_cache[p].mission, "light_curve"),
                  "release": f"{raw_cache[p].mission} {raw_cache[p].segment}".strip(), "file": p.name,
                  "generated": False} for p in paths]
@@ -436,23 +433,6 @@ def _join_light_curves(config: MultimodalBuildConfig, cat: dict[str, list], repo
 
 
 # ------------------------------------------------------------------------------------------------ spectra
-
-
-def _spectrum_array(spec: Spectrum) -> tuple[np.ndarray, dict[str, Any]] | None:
-    """[value, error, valid] with value/error robust-standardised over the valid bins (None: no valid bin)."""
-    mask = np.asarray(spec.mask, dtype=bool)
-    if mask.sum() < 1:
-        return None
-    values = np.asarray(spec.value, dtype=np.float64)
-    centre = float(np.median(values[mask]))
-    scale = float(mad_std(values[mask])) if mask.sum() > 1 else 0.0
-    if not scale > 0:
-        scale = abs(centre) if centre != 0 else 1.0
-    error = np.zeros_like(values) if spec.error is None else np.asarray(spec.error, dtype=np.float64)
-    array = np.stack([np.where(mask, (values - centre) / scale, 0.0), np.where(mask, error / scale, 0.0),
-                      mask.astype(np.float64)]).astype(np.float32)
-    return array, {"kind": spec.kind, "unit": spec.value_unit, "median": centre, "scale": scale,
-                   "valid_bins": int(mask.sum())}
 
 
 def _default_spectrum_source(path: Path, spec: Spectrum) -> str:
@@ -606,7 +586,9 @@ def _climate_cubes(config: MultimodalBuildConfig, cat: dict[str, list], insolati
         cache = _CubeCache(config.climate_cache_dir, grid, variables, config.ebm_min_steps_per_orbit)
         lo, hi = config.climate_insolation_range
         not_converged = 0
+        progress = Progress(len(cat["pl_name"]), "climate generator", unit="planets")
         for i in range(len(cat["pl_name"])):
+            progress.step(note=f"{cache.computed} cubes computed, {cache.hits + cache.disk_hits} reused")
             if i in out:
                 continue
             s, period, teff = insolation[i], cat["pl_orbper"][i], cat["st_teff"][i]
@@ -759,8 +741,6 @@ def build_multimodal_dataset(config: MultimodalBuildConfig
     variables = config.resolved_climate_variables()
     train_cubes = [cubes[i][0] for i in cubes if assignment[host_keys[i]] == "train"]
     stats, stats_origin = _cube_stats(config, variables, train_cubes)
-    mean = stats.mean.reshape(-1, 1, 1, 1, 1)
-    std = np.maximum(stats.std, 1e-12).reshape(-1, 1, 1, 1, 1)
     no_data_points = 0
 
     generated_names = {Path(f).name for f in config.generated_files}
@@ -785,10 +765,9 @@ def build_multimodal_dataset(config: MultimodalBuildConfig
         prov += extra
         if i in cubes:
             data, generated, extra = cubes[i]
-            normalised = ((data.astype(np.float64) - mean) / std).astype(np.float32)
-            holes = ~np.isfinite(normalised)
-            no_data_points += int(holes.sum())
-            normalised[holes] = 0.0  # no data (outside the source domain, below ground): the variable's mean
+            # no data (outside the source domain, below ground) becomes 0: the variable's mean
+            normalised, holes = normalise_cube(data, stats.mean, stats.std)
+            no_data_points += holes
             col["climate_cube"].append(normalised.reshape(-1))
             col["climate_cube_generated"].append(generated)
             prov += extra

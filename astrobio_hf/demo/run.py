@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..progress import PREFIX
 from .real_sample import write_real_sample
 from .sample import describe_sample, write_demo_sample
 
@@ -39,8 +40,12 @@ def _run(step: str, command: list[str], log: Path) -> None:
     """Run one step as a user would, its output to `log`; stop the demo with the log's tail if it fails."""
     started = time.perf_counter()
     print(f"[demo] {step}: {' '.join(command)}", flush=True)
-    with log.open("w") as out:
-        result = subprocess.run(command, cwd=REPO, env={**os.environ, **OFFLINE}, stdout=out, stderr=subprocess.STDOUT)
+    with log.open("w") as out, subprocess.Popen(command, cwd=REPO, env={**os.environ, **OFFLINE}, text=True,
+                                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT) as result:
+        for line in result.stdout:  # everything to the log; progress lines to the console too
+            out.write(line)
+            if line.startswith(PREFIX):
+                print(f"[demo]   {line[len(PREFIX):].strip()}", flush=True)
     if result.returncode != 0:
         tail = "".join(log.read_text(errors="replace").splitlines(keepends=True)[-30:])
         raise SystemExit(f"[demo] {step} failed (exit {result.returncode}); last lines of {log}:\n{tail}")

@@ -1,4 +1,5 @@
-"""Trainer callbacks: memory profiling with an alert, time-based checkpoints, and a training-time cap.
+"""Trainer callbacks: memory profiling with an alert, time-based checkpoints, a training-time cap, and a compact
+progress line when tqdm is disabled.
 
 Early stopping, best-model tracking and keeping the last N checkpoints are transformers' own
 (`EarlyStoppingCallback`, `load_best_model_at_end`/`metric_for_best_model`, `save_total_limit`); `build_callbacks`
@@ -15,6 +16,7 @@ import psutil
 import torch
 from transformers import EarlyStoppingCallback, TrainerCallback, TrainerControl, TrainerState
 
+from ..progress import PREFIX
 from .arguments import AstroTrainingArguments
 
 logger = logging.getLogger(__name__)
@@ -128,9 +130,35 @@ class MaxTrainTimeCallback(TrainerCallback):
             control.should_training_stop = True
 
 
+class ProgressLineCallback(TrainerCallback):
+    """One compact line per logging step when tqdm is off (`--disable_tqdm`, as in the demo and CI logs):
+    `[progress] train: step 40/120 (33%) | epoch 1.3 | loss 0.512 | 0.84 s/step | ~67 s left`. Printed by the main process only."""
+
+    def __init__(self, stream=None):
+        self.stream = stream
+        self._start = time.monotonic()
+        self._start_step = 0
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self._start = time.monotonic()
+        self._start_step = state.global_step  # a resumed run starts counting from its checkpoint
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if not state.is_world_process_zero or not logs or "loss" not in logs or not state.max_steps:
+            return
+        done = state.global_step - self._start_step
+        per_step = (time.monotonic() - self._start) / done if done > 0 else float("nan")
+        left = per_step * (state.max_steps - state.global_step)
+        line = (f"{PREFIX} train: step {state.global_step}/{state.max_steps} ({100 * state.global_step / state.max_steps:.0f}%) | "
+                f"epoch {state.epoch or 0:.2f} | loss {logs['loss']:.4g} | {per_step:.2f} s/step | ~{left:.0f} s left")
+        print(line, file=self.stream, flush=True)
+
+
 def build_callbacks(args: AstroTrainingArguments) -> list[TrainerCallback]:
     """The callbacks `AstroTrainingArguments` asks for."""
     callbacks: list[TrainerCallback] = []
+    if args.disable_tqdm:
+        callbacks.append(ProgressLineCallback())
     if args.memory_profile_steps:
         callbacks.append(MemoryProfilerCallback(args.memory_profile_steps, args.memory_alert_gb))
     if args.save_every_minutes:
@@ -143,6 +171,7 @@ def build_callbacks(args: AstroTrainingArguments) -> list[TrainerCallback]:
 
 
 __all__ = [
-    "MemoryProfilerCallback", "TimeCheckpointCallback", "MaxTrainTimeCallback", "build_callbacks",
+    "MemoryProfilerCallback", "TimeCheckpointCallback", "MaxTrainTimeCallback", "ProgressLineCallback",
+    "build_callbacks",
     "memory_snapshot", "optimizer_state_bytes",
 ]

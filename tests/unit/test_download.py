@@ -97,13 +97,14 @@ def test_post_form_like_mast_and_secret_header():
     assert TOKEN not in repr(client._secrets)
 
 
-def test_download_streams_to_file_atomically(tmp_path):
+def test_download_streams_to_file_atomically(tmp_path, capsys):
     payload = bytes(range(256)) * 5000
     with LoopbackArchive() as server:
         server.add("/big.bin", payload)
         client = HttpClient("test", min_interval_s=0.0, max_retries=0)
         dest = client.download(server.url("/big.bin"), tmp_path / "sub" / "big.bin")
         assert dest.read_bytes() == payload
+        assert "[progress] test: downloaded big.bin: 1.3 MB in " in capsys.readouterr().err
         with pytest.raises(DownloadError):
             client.download(server.url("/nope.bin"), tmp_path / "nope.bin")
     assert not (tmp_path / "nope.bin").exists()

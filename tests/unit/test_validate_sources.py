@@ -267,6 +267,7 @@ def test_data_scripts_help_and_real_calls(tmp_path, real_data_dir):
         files = dict(repo.head.files)
         saved_files = dict(hub.repo("astro-org/saved", "dataset").head.files)
         side = hub.file_bytes("astro-org/saved", "multimodal_report.json", "dataset")
+        card = hub.file_bytes("astro-org/keck-koa", "README.md", "dataset").decode()
         public = hub.repo("astro-org/was-public", "dataset")
         public_kinds = [e.kind for e in hub.events_for("astro-org/was-public", "dataset")]
         assert not hub.errors and not hub.unhandled
@@ -293,6 +294,9 @@ def test_data_scripts_help_and_real_calls(tmp_path, real_data_dir):
     assert events[0].kind == "create_repo" and events[0].detail == {"private": True}, events[:2]
     assert [e.kind for e in events].count("create_repo") == 1 and "commit" in {e.kind for e in events}
     assert any(p.startswith("data/train-") and p.endswith(".parquet") for p in files), sorted(files)
+    # the card keeps the metadata push_to_hub wrote (the hub reads dataset_info / configs) and adds the prose
+    assert "dataset_info:" in card and "configs:" in card and "license: other" in card
+    assert "## Columns" in card and "## Licence and acknowledgement" in card and "W. M. Keck" in card
 
     assert runs["push_disk"]["rc"] == 0, runs["push_disk"]["stderr"][-2000:]
     assert hub.repo("astro-org/saved", "dataset").private

@@ -15,7 +15,7 @@ Pipeline for each requested variable (see ``docs/modalities.md``, "Climate cubes
 4. Vertical: linear interpolation in log-pressure onto ``grid.levels_hpa``. Variables with no vertical
    axis are rejected by default (``no_level_axis="error"``) or broadcast to every level
    (``no_level_axis="broadcast"``, e.g. for surface fields).
-5. Horizontal: linear interpolation (xarray ``interp``) in latitude and longitude; a global longitude
+5. Horizontal: linear interpolation (explicit neighbour weights, see ``_interp_axis``) in latitude and longitude; a global longitude
    axis is padded with wrapped columns, so interpolation across the 0/360 (or -180/180) seam is periodic.
    Target points outside the source domain get NaN (``extrapolation="nan"``, see ``ClimateCube.mask``)
    or the nearest edge value (``extrapolation="clamp"``).

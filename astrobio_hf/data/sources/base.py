@@ -50,6 +50,7 @@ from datasets.data_files import DataFilesDict, DataFilesList
 from datasets.exceptions import DatasetGenerationError
 from filelock import FileLock, Timeout
 
+from ...progress import report
 from ..download import BadAnswerError, HttpClient, Secrets, join_url, redact_url, request_fingerprint, resolve_base_url
 from ..physical_ranges import check_table
 from .errors import SourceFormatError
@@ -363,6 +364,7 @@ class ArchiveBuilder(datasets.GeneratorBasedBuilder):
                     logger.warning("skipping bad file: %s", exc)
                     continue
             display = self._display_name(path)
+            row_index = -1
             for row_index, row in enumerate(rows):
                 missing = [n for n in data_names if n not in row]
                 if missing:
@@ -372,6 +374,7 @@ class ArchiveBuilder(datasets.GeneratorBasedBuilder):
                 row["file"] = display
                 produced += 1
                 yield Key(file_index, row_index), row
+            report(f"{self.SOURCE}: file {file_index + 1}/{len(files)} {display}: {row_index + 1} rows")
         if not produced:  # datasets would only say "Instruction train corresponds to no data"
             names = ", ".join(self._display_name(p) for p, _ in files[:3]) + (" ..." if len(files) > 3 else "")
             what = "every file was skipped as bad" if files and len(self._skipped) == len(files) else \

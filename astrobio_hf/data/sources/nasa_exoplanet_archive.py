@@ -34,6 +34,7 @@ import pyarrow.compute as pc
 from ..download import DownloadError, HttpClient, join_url
 from ..physical_ranges import conflicting_key, duplicate_rows
 from .base import ArchiveBuilder, ArchiveBuilderConfig, DownloadRequest
+from .errors import SourceFormatError
 from .tabular import (
     Column,
     RawTable,
@@ -295,6 +296,7 @@ class NasaExoplanetArchive(ArchiveBuilder):
                   if old in raw.table.column_names and new not in raw.table.column_names}
         if legacy and self.config.table in ("pscomppars", "ps"):
             self.note_quality(path, {"legacy_columns": legacy})  # a pre-2021 export, read through the alias map
+        self._check_table(raw, path)
         typed = convert_columns(raw, self.columns(), source=self.SOURCE, file=path)
         typed = typed.append_column("__row", pa.array(range(typed.num_rows), pa.int64()))
         typed = self.screen_physical(path, typed, "planet_catalog", raw.location)
@@ -322,6 +324,27 @@ class NasaExoplanetArchive(ArchiveBuilder):
                              f"{key} {name!r} appears again with different values (first at "
                              f"{raw.location(rows_at[first])}); a {self.config.table} table holds one row per record")
         return typed
+
+    def _check_table(self, raw: RawTable, path: Path) -> None:
+        """A file of another archive table (a TOI list next to PSCompPars under one --data-dir) gets an error that
+        says so and how to choose, rather than a missing-column error."""
+        names = {n.lower() for n in raw.table.column_names}
+
+        def missing(table: str) -> list[str]:
+            return [c.name for c in TABLES[table]
+                    if c.required and not any(a.lower() in names for a in (c.name, *c.aliases))]
+
+        absent = missing(self.config.table)
+        if not absent:
+            return
+        other = [t for t in TABLES if t != self.config.table and not missing(t)]
+        if other:
+            raise SourceFormatError(
+                self.SOURCE, str(path), f"column {absent[0]}",
+                f"missing required column {absent[0]!r}: this file holds the {other[0]!r} table, not "
+                f"{self.config.table!r}; a data folder is read whole "
+                f"(every {', '.join(p.removeprefix('**/') for p in self.FILE_PATTERNS[:3])} ... file in it), so keep "
+                f"one table per folder, or prepare this table with --config table={other[0]}")
 
 
 def planet_features() -> datasets.Features:

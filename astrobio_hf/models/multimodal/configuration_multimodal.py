@@ -84,6 +84,11 @@ class AstroMultimodalConfig(PreTrainedConfig):
         self.hz_class_names = list(self.hz_class_names)
         self.loss_weights = {**DEFAULT_LOSS_WEIGHTS, **(self.loss_weights or {})}
         super().__post_init__(**kwargs)
+        # id2label / label2id name the hz_class head's outputs (pipelines and model cards read them); the binary
+        # habitability head is P(habitable) and needs no names
+        if not self.id2label or list(self.id2label.values()) != self.hz_class_names:
+            self.id2label = dict(enumerate(self.hz_class_names))
+            self.label2id = {name: i for i, name in self.id2label.items()}
         # Run the checks here so callers get a plain ValueError naming the field (@strict wraps them otherwise).
         self.validate_architecture()
 

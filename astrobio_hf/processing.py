@@ -1,0 +1,262 @@
+"""`AstroMultimodalProcessor`: raw inputs of a planet (catalog values, light-curve FITS, spectrum files, climate cube,
+metabolic model) -> the inputs of `AstroMultimodalModel`, with the transforms the training data went through.
+
+The processor holds the dataset's `MultimodalSpec` (shapes, the planet-parameter transforms, the spectrum grid, the
+light-curve binning, the climate grid and its training-split normalisation), so a planet given by hand is encoded
+exactly as the rows the model was trained on: each modality goes through the functions the dataset builder calls
+(`astrobio_hf.data.model_inputs`, `planet_features`, the modality readers), and batches go through
+`MultimodalCollator`. It is a transformers `ProcessorMixin` with no sub-processors: `save_pretrained` writes
+`processor_config.json`, and `AutoProcessor.from_pretrained(checkpoint)` returns it after `import astrobio_hf`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from transformers import ProcessorMixin
+
+from .data.planet_features import PARAM_TRANSFORMS, planet_param_matrix
+
+if TYPE_CHECKING:
+    from .data.multimodal_schema import MultimodalSpec
+
+# multimodal_schema is imported inside the methods: it imports astrobio_hf.models, whose import registers this class
+# with AutoProcessor (a top-level import would be circular)
+
+#: astropy unit strings of the catalog units in `PARAM_TRANSFORMS` (quantities given with units are converted)
+CATALOG_UNITS: dict[str, str] = {
+    "pl_orbper": "day", "pl_orbsmax": "AU", "pl_rade": "earthRad", "pl_bmasse": "earthMass", "pl_eqt": "K",
+    "st_teff": "K", "st_rad": "solRad", "st_mass": "solMass", "sy_dist": "pc",
+}
+#: defaults of `MultimodalBuildConfig`, used when a spec carries no build metadata
+_DEFAULT_SPECTRUM_GRID = {"min_um": 0.3, "max_um": 30.0, "scale": "log"}
+
+
+@dataclass
+class PlanetInputs:
+    """One planet's model-input row (the multimodal schema) and what was missing from the raw inputs."""
+
+    row: dict[str, Any]
+    missing_params: list[str] = field(default_factory=list)
+    missing_modalities: list[str] = field(default_factory=list)
+
+
+def catalog_value(name: str, value: Any) -> float | None:
+    """A catalog value as a float in the catalog unit: astropy Quantities are converted, masked/None/'' is missing."""
+    if value is None or value is np.ma.masked or (isinstance(value, str) and not value.strip()):
+        return None
+    if hasattr(value, "unit") and hasattr(value, "to_value"):
+        from astropy import units as u
+
+        unit = CATALOG_UNITS.get(name)
+        try:
+            return float(value.to_value(u.Unit(unit)) if unit else value.to_value(u.dimensionless_unscaled))
+        except u.UnitConversionError as error:
+            raise ValueError(f"catalog column {name!r}: {value} cannot be converted to {unit or 'a number'} "
+                             f"({PARAM_TRANSFORMS.get(name, ('', ''))[1]})") from error
+    if np.ma.is_masked(value):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"catalog column {name!r}: {value!r} is not a number") from error
+    return number if np.isfinite(number) else None
+
+
+def catalog_mapping(catalog: Any) -> dict[str, Any]:
+    """A dict of column -> value from a mapping, an astropy `Row` (Table / QTable) or a one-row table."""
+    if isinstance(catalog, Mapping):
+        return dict(catalog)
+    from astropy.table import Row, Table
+
+    if isinstance(catalog, Table):
+        if len(catalog) != 1:
+            raise ValueError(f"a catalog table must hold one row, this one holds {len(catalog)}")
+        catalog = catalog[0]
+    if isinstance(catalog, Row):
+        return {name: catalog[name] for name in catalog.colnames}
+    raise TypeError(f"catalog values must be a mapping or an astropy Table/QTable row, not {type(catalog).__name__}")
+
+
+class AstroMultimodalProcessor(ProcessorMixin):
+    """Turns raw planet inputs into `AstroMultimodalModel` inputs (see the module docstring)."""
+
+    attributes: list[str] = []  # no tokenizer / image processor: the modality readers are astrobio_hf's own
+
+    def __init__(self, spec: dict[str, Any] | None = None, **kwargs: Any):
+        from .data.multimodal_schema import MultimodalSpec
+
+        self.spec = dict(spec or MultimodalSpec().to_dict())
+        super().__init__(**kwargs)
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_spec(cls, spec: MultimodalSpec) -> AstroMultimodalProcessor:
+        return cls(spec=spec.to_dict())
+
+    @classmethod
+    def from_model_config(cls, config: Any) -> AstroMultimodalProcessor:
+        """Shapes only (no build metadata: the builder's default transforms) for a checkpoint saved without a spec."""
+        from .data.multimodal_schema import MultimodalSpec
+
+        return cls.from_spec(MultimodalSpec.from_model_config(config))
+
+    @property
+    def multimodal_spec(self) -> MultimodalSpec:
+        from .data.multimodal_schema import MultimodalSpec
+
+        return MultimodalSpec.from_dict(self.spec)
+
+    @property
+    def collator(self):
+        from .data.collator import MultimodalCollator
+
+        return MultimodalCollator(self.multimodal_spec)
+
+    def _extra(self, key: str) -> dict[str, Any]:
+        return dict((self.spec.get("extra") or {}).get(key) or {})
+
+    # ------------------------------------------------------------------ one planet
+    def planet_params(self, catalog: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray, list[str]]:
+        names = tuple(self.spec["planet_param_names"])
+        overrides = {t["name"]: t["transform"] for t in self._extra("planet_params").get("transforms", [])}
+        columns = {n: [catalog_value(n, catalog.get(n))] for n in names}
+        values, observed = planet_param_matrix(columns, names, 1, overrides or None)
+        missing = [n for n, seen in zip(names, observed[0], strict=True) if not seen]
+        return values[0], observed[0], missing
+
+    def light_curve(self, source: Any, period: float | None) -> np.ndarray:
+        """A light-curve FITS path, a `RawLightCurve` or an astropy `TimeSeries` -> [flux, valid] `[2, L]`."""
+        from .data.modalities.light_curves import RawLightCurve, read_light_curve
+        from .data.model_inputs import light_curve_array
+
+        if isinstance(source, (str, os.PathLike)):
+            raw = read_light_curve(source)
+        elif isinstance(source, RawLightCurve):
+            raw = source
+        else:
+            from .astro_io import raw_light_curve_from_timeseries
+
+            raw = raw_light_curve_from_timeseries(source)
+        info = self._extra("light_curve")
+        kwargs = {"normalisation": info.get("normalisation", "robust")}
+        if "quality_bitmask" in info:
+            kwargs["quality_bitmask"] = int(info["quality_bitmask"])
+        return light_curve_array(raw, int(self.spec["light_curve_length"]), period, **kwargs)
+
+    def spectrum(self, source: Any) -> np.ndarray | None:
+        """A spectrum file path or a `Spectrum` (or specutils `Spectrum1D`) -> [value, error, valid] `[3, L]`."""
+        from .data.modalities.spectra import Spectrum, WavelengthGrid, read_spectra, resample
+        from .data.model_inputs import spectrum_array
+
+        if isinstance(source, (str, os.PathLike)):
+            spectra = read_spectra(source)
+            if len(spectra) != 1:
+                raise ValueError(f"{source}: holds {len(spectra)} spectra; pass the one to use as a Spectrum")
+            source = spectra[0]
+        elif not isinstance(source, Spectrum):
+            from .astro_io import spectrum_from_specutils
+
+            source = spectrum_from_specutils(source)
+        info = self._extra("spectrum")
+        grid = {**_DEFAULT_SPECTRUM_GRID, **info.get("grid", {})}
+        grid = WavelengthGrid(grid["min_um"], grid["max_um"], int(self.spec["spectrum_length"]), grid["scale"])
+        result = spectrum_array(resample(source, grid, method=info.get("resampling", "flux_conserving")))
+        return None if result is None else result[0]
+
+    def climate_cube(self, source: Any) -> np.ndarray:
+        """A CF NetCDF path or a physical-unit array `[vars, time, lev, lat, lon]` -> the normalised cube."""
+        from .data.modalities.climate_cubes import CubeGrid, NormalizationStats, load_climate_cube
+        from .data.model_inputs import normalise_cube
+
+        info = self._extra("climate_cube")
+        shape = tuple(self.spec["climate_cube_shape"])
+        if isinstance(source, (str, os.PathLike)):
+            if not info:
+                raise ValueError("this processor has no climate grid (its spec carries no build metadata); pass the "
+                                 "cube as an array on the model's grid")
+            grid = CubeGrid(n_time=int(info["time"]), levels_hpa=tuple(info["levels_hpa"]), lat=tuple(info["lat"]),
+                            lon=tuple(info["lon"]))
+            source = load_climate_cube(source, info["variables"], grid, time_mode="block_mean",
+                                       no_level_axis="broadcast").data
+        data = np.asarray(source, dtype=np.float32)
+        if data.shape != shape:
+            raise ValueError(f"climate cube has shape {data.shape}, the model expects {shape} [vars, time, lev, lat, "
+                             "lon]")
+        stats = info.get("normalisation")
+        if not stats or "variables" not in stats:
+            return data  # no recorded statistics: the array is taken as already normalised
+        stats = NormalizationStats.from_dict(stats, source="processor spec")
+        return normalise_cube(data, stats.mean, stats.std)[0]
+
+    @staticmethod
+    def graph(source: Any) -> dict[str, Any]:
+        """A metabolic model file (SBML, KGML, ...) or a PyG `Data` -> the graph columns of a row."""
+        if isinstance(source, (str, os.PathLike)):
+            from .data.modalities.metabolic_graphs import load_metabolic_graph
+
+            graph, graph_id = load_metabolic_graph(source), Path(source).name
+        else:
+            graph, graph_id = source, "graph"
+        return {"graph_x": graph.x.numpy().astype(np.float32),
+                "graph_edge_index": graph.edge_index.numpy().astype(np.int64),
+                "graph_edge_attr": (graph.edge_attr.numpy().astype(np.float32)
+                                    if getattr(graph, "edge_attr", None) is not None else np.zeros((0, 0), np.float32)),
+                "graph_id": graph_id}
+
+    def planet_inputs(self, catalog: Any = None, *, planet_name: str | None = None, light_curve: Any = None,
+                      spectrum: Any = None, climate_cube: Any = None, graph: Any = None) -> PlanetInputs:
+        """One planet's row in the multimodal schema; absent inputs are masked and listed, never imputed."""
+        from .data.multimodal_schema import UNLABELLED
+
+        values = catalog_mapping(catalog) if catalog is not None else {}
+        name = planet_name or str(values.get("pl_name") or "") or "planet"
+        params, observed, missing_params = self.planet_params(values)
+        row: dict[str, Any] = {
+            "planet_name": name, "host_name": str(values.get("hostname") or ""), "provenance": [],
+            "planet_params": params, "planet_params_mask": observed, "text": "",
+            "habitability": UNLABELLED, "hz_class": UNLABELLED, "climate_cube_generated": False,
+        }
+        missing: list[str] = []
+        period = catalog_value("pl_orbper", values.get("pl_orbper"))
+        encoders = {"light_curve": (light_curve, lambda s: self.light_curve(s, period)),
+                    "spectrum": (spectrum, self.spectrum), "climate_cube": (climate_cube, self.climate_cube)}
+        for modality, (source, encode) in encoders.items():
+            array = None if source is None else encode(source)  # a spectrum with no valid bin also ends as None
+            row[modality] = array
+            row[f"{modality}_mask"] = array is not None
+            if array is None:
+                missing.append(modality)
+            elif isinstance(source, (str, os.PathLike)):
+                row["provenance"].append({"source": f"user {modality}", "release": "", "file": Path(source).name,
+                                          "generated": False})
+        if graph is not None:
+            row.update(self.graph(graph))
+            row["graph_mask"] = True
+        else:
+            row.update({"graph_x": [], "graph_edge_index": [[], []], "graph_edge_attr": [], "graph_id": "",
+                        "graph_mask": False})
+            missing.append("graph")
+        if not observed.any():
+            missing.insert(0, "planet_params")
+        return PlanetInputs(row=row, missing_params=missing_params, missing_modalities=missing)
+
+    # ------------------------------------------------------------------ batches
+    def __call__(self, planets: PlanetInputs | Mapping[str, Any] | Sequence[PlanetInputs | Mapping[str, Any]],
+                 return_names: bool = False, **kwargs: Any) -> dict[str, Any]:
+        """Model inputs (tensors, PyG `Batch`) for one or more planets: `PlanetInputs` or prepared rows."""
+        if isinstance(planets, (PlanetInputs, Mapping)):
+            planets = [planets]
+        rows = [p.row if isinstance(p, PlanetInputs) else dict(p) for p in planets]
+        from .data.collator import MultimodalCollator
+
+        batch = MultimodalCollator(self.multimodal_spec, return_names=return_names)(rows)
+        return {k: v for k, v in batch.items() if k not in ("habitability", "hz_class")}
+
+
+__all__ = ["AstroMultimodalProcessor", "PlanetInputs", "CATALOG_UNITS", "catalog_value", "catalog_mapping"]
