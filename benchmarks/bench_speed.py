@@ -1,0 +1,364 @@
+"""Our models and collator against stock references doing the same work, interleaved in one run (issue 12).
+
+Rows (all fp32, forward + backward + torch AdamW per train step; medians of interleaved rounds):
+
+* datacube: `astro-datacube-small` vs a stock transformers `VideoMAEModel` (a ViT encoder with a kernel = stride
+  Conv3d tubelet embedding) with a linear reconstruction head and an MSE loss, sized to the same token count and
+  (within a few %) the same parameter count; the cube's (time, lev) axes are folded into VideoMAE's frame axis so
+  its tubelets hold the same number of values as ours.
+* multimodal: `astro-multimodal-small` train step: samples/s, FLOPs per step, achieved FLOP/s and the fraction of
+  the fp32 matmul peak measured in the same run.
+* graph VAE: `astro-graph-vae-small` vs torch_geometric's `VGAE` with a GATv2 encoder of the same width, heads and
+  depth, on the same graphs (messages along every edge and its reverse, as ours).
+* collator: `MultimodalCollator` on an Arrow take of a batch vs the raw-read floor: the same Arrow take and the same
+  columns turned into numpy arrays (fixed-size columns stacked to `[B, ...]`, ragged graph columns flattened).
+
+FLOPs come from `torch.utils.flop_counter.FlopCounterMode` (matmuls, convolutions, attention; elementwise ops are not
+counted), CPU SDPA counted like the CUDA kernels. Inputs are the structured fixtures of tests/helpers (synthetic,
+deterministic); throughput does not depend on the values.
+
+    python benchmarks/bench_speed.py --label after --json benchmarks/speed_after.json
+    PYTHONPATH=/tmp/before python benchmarks/bench_speed.py --label before --json benchmarks/speed_before.json
+    python benchmarks/bench_speed.py --write   # RESULTS.md section from the two JSON files, side by side
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.append(ROOT)  # appended: a PYTHONPATH copy of an older astrobio_hf (the "before" run) wins
+
+from benchmarks._common import (  # noqa: E402
+    RESULTS,
+    count_flops,
+    interleaved,
+    machine,
+    matmul_peak,
+    median,
+    write_section,
+)
+
+SECTION = "Speed against stock references (issue 12)"
+
+
+# -- train steps ----------
+def train_step(model: torch.nn.Module, loss_fn) -> callable:
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-5)
+
+    def step() -> None:
+        loss_fn().backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+
+    return step
+
+
+def parameters(model: torch.nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+# -- datacube vs stock VideoMAE ----------
+def videomae_reference(cfg, target_parameters: int):
+    """A stock VideoMAEModel + linear head with our token grid; width chosen to match `target_parameters`."""
+    from transformers import VideoMAEConfig, VideoMAEModel
+
+    frames, tubelet = cfg.num_time * cfg.num_levels, cfg.patch_time * cfg.patch_lev
+    voxels = cfg.num_variables * tubelet * cfg.patch_lat * cfg.patch_lon
+
+    def build(hidden: int):
+        config = VideoMAEConfig(
+            image_size=(cfg.num_lat, cfg.num_lon), patch_size=cfg.patch_lat, num_channels=cfg.num_variables,
+            num_frames=frames, tubelet_size=tubelet, hidden_size=hidden, num_hidden_layers=cfg.num_hidden_layers,
+            num_attention_heads=cfg.num_attention_heads, intermediate_size=4 * hidden, use_mean_pooling=False,
+            qkv_bias=True, attn_implementation="sdpa",
+        )
+        encoder = VideoMAEModel(config)
+        return torch.nn.ModuleDict({"encoder": encoder, "head": torch.nn.Linear(hidden, voxels)})
+
+    heads = cfg.num_attention_heads
+    candidates = range(heads * 4, 4096, heads * 4)
+
+    def size(hidden: int) -> int:
+        with torch.device("meta"):
+            return parameters(build(hidden))
+
+    hidden = min(candidates, key=lambda h: abs(size(h) - target_parameters))
+    return build(hidden), hidden
+
+
+def datacube_row(batch: int, rounds: int) -> dict:
+    from astrobio_hf.models.presets import build_model
+    from tests.helpers.model_inputs import lapse_rate_cubes
+
+    torch.manual_seed(0)
+    ours = build_model("astro-datacube-small").train()
+    cfg = ours.config
+    cubes = lapse_rate_cubes(cfg, batch)
+    reference, ref_hidden = videomae_reference(cfg, parameters(ours))
+    reference.train()
+    b, v, t, lv, y, x = cubes.shape
+    frames = cubes.permute(0, 2, 3, 1, 4, 5).reshape(b, t * lv, v, y, x)  # [B, frames, channels, lat, lon]
+    tubelet = cfg.patch_time * cfg.patch_lev
+    target = frames.reshape(b, t * lv // tubelet, tubelet, v, y // cfg.patch_lat, cfg.patch_lat,
+                            x // cfg.patch_lon, cfg.patch_lon)
+    target = target.permute(0, 1, 4, 6, 3, 2, 5, 7).reshape(b, -1, v * tubelet * cfg.patch_lat * cfg.patch_lon)
+
+    def reference_loss():
+        hidden = reference["encoder"](pixel_values=frames).last_hidden_state
+        return torch.nn.functional.mse_loss(reference["head"](hidden), target)
+
+    steps = {"ours": train_step(ours, lambda: ours(climate_cube=cubes).loss),
+             "reference": train_step(reference, reference_loss)}
+    flops = {"ours": count_flops(steps["ours"]), "reference": count_flops(steps["reference"])}  # also warms up
+    times = interleaved(steps, rounds, 1)
+    seconds = {k: median(v) for k, v in times.items()}
+    return {
+        "batch": batch, "tokens": cfg.num_patches, "stem_channels": list(getattr(cfg, "stem_channels", [])),
+        "parameters": {"ours": parameters(ours), "reference": parameters(reference)},
+        "reference_hidden": ref_hidden, "ours_hidden": cfg.hidden_size,
+        "seconds": seconds, "all_seconds": times, "flops": flops,
+        "speed_ratio": seconds["reference"] / seconds["ours"],
+    }
+
+
+# -- multimodal ----------
+def multimodal_row(batch: int, rounds: int, peak: float) -> dict:
+    from astrobio_hf.models.presets import build_model
+    from tests.helpers.model_inputs import multimodal_inputs
+
+    torch.manual_seed(0)
+    model = build_model("astro-multimodal-small").train()
+    inputs = multimodal_inputs(model.config, batch)
+    step = train_step(model, lambda: model(**inputs).loss)
+    flops = count_flops(step)
+    times = interleaved({"ours": step}, rounds, 1)["ours"]
+    seconds = median(times)
+    return {"batch": batch, "parameters": parameters(model), "seconds": seconds, "all_seconds": times,
+            "samples_per_s": batch / seconds, "flops": flops, "flops_per_s": flops / seconds,
+            "fraction_of_peak": flops / seconds / peak}
+
+
+# -- graph VAE vs PyG VGAE ----------
+def vgae_reference(cfg):
+    """torch_geometric VGAE with a GATv2 encoder of our width, heads and depth (residual + LayerNorm blocks)."""
+    from torch_geometric.nn import GATv2Conv
+    from torch_geometric.nn.models import VGAE
+
+    class Encoder(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            h, heads = cfg.hidden_size, cfg.num_attention_heads
+            self.input = torch.nn.Linear(cfg.node_feature_dim, h)
+            self.convs = torch.nn.ModuleList(GATv2Conv(h, h // heads, heads=heads, edge_dim=cfg.edge_attr_dim + 1)
+                                             for _ in range(cfg.num_layers))
+            self.norms = torch.nn.ModuleList(torch.nn.LayerNorm(h) for _ in range(cfg.num_layers))
+            self.mu = torch.nn.Linear(h, cfg.latent_dim)
+            self.logstd = torch.nn.Linear(h, cfg.latent_dim)
+
+        def forward(self, x, edge_index, edge_attr):
+            hidden = self.input(x)
+            for conv, norm in zip(self.convs, self.norms, strict=True):
+                hidden = norm(hidden + torch.nn.functional.gelu(conv(hidden, edge_index, edge_attr)))
+            return self.mu(hidden), self.logstd(hidden)
+
+    return VGAE(Encoder())
+
+
+def graph_vae_row(graphs: int, copies: int, rounds: int, repeats: int) -> dict:
+    from torch_geometric.data import Batch
+
+    from astrobio_hf.models.presets import build_model
+    from tests.helpers.model_inputs import hexokinase_graph
+
+    torch.manual_seed(0)
+    ours = build_model("astro-graph-vae-small").train()
+    batch = Batch.from_data_list([hexokinase_graph(copies) for _ in range(graphs)])
+    reference = vgae_reference(ours.config).train()
+    # the same message graph as ours: every edge and its reverse, with a +1/-1 direction flag
+    both = torch.cat([batch.edge_index, batch.edge_index.flip(0)], dim=1)
+    flag = torch.ones(batch.edge_index.size(1), 1)
+    attrs = torch.cat([torch.cat([batch.edge_attr, flag], 1), torch.cat([batch.edge_attr, -flag], 1)])
+    x = torch.sign(batch.x) * torch.log1p(batch.x.abs())
+
+    def reference_loss():
+        z = reference.encode(x, both, attrs)
+        return reference.recon_loss(z, batch.edge_index) + reference.kl_loss() / batch.num_nodes
+
+    steps = {"ours": train_step(ours, lambda: ours(graph=batch).loss),
+             "reference": train_step(reference, reference_loss)}
+    flops = {"ours": count_flops(steps["ours"]), "reference": count_flops(steps["reference"])}
+    for step in steps.values():
+        step()
+    times = interleaved(steps, rounds, repeats)
+    seconds = {k: median(v) for k, v in times.items()}
+    return {"graphs": graphs, "nodes": batch.num_nodes, "edges": batch.num_edges,
+            "parameters": {"ours": parameters(ours), "reference": parameters(reference)},
+            "seconds": seconds, "flops": flops, "speed_ratio": seconds["reference"] / seconds["ours"]}
+
+
+# -- collator vs the raw read ----------
+def collator_row(rows: int, batch_size: int, rounds: int, repeats: int) -> dict:
+    import datasets
+    import pyarrow as pa
+
+    from astrobio_hf.data.collator import ArrowBatches, MultimodalCollator
+    from tests.helpers.multimodal_rows import SPEC, row
+
+    dataset = datasets.Dataset.from_list([SPEC.encode_row(row(i)) for i in range(rows)], features=SPEC.features())
+    arrow = ArrowBatches(dataset)
+    collator = MultimodalCollator(SPEC)
+    order = np.random.default_rng(0).permutation(rows)
+    batches = [order[i:i + batch_size].tolist() for i in range(0, rows - batch_size + 1, batch_size)]
+    columns = [name for name in dataset.column_names
+               if name.startswith(("planet_params", "spectrum", "light_curve", "climate_cube", "graph_"))
+               or name in ("habitability", "hz_class")]
+    columns = [c for c in columns if c not in ("climate_cube_generated", "graph_id")]
+
+    def flat(column: pa.ChunkedArray) -> np.ndarray:
+        array = column.combine_chunks()
+        while pa.types.is_list(array.type) or pa.types.is_fixed_size_list(array.type) \
+                or pa.types.is_large_list(array.type):
+            array = array.flatten()
+        return array.to_numpy(zero_copy_only=False)
+
+    def raw_read() -> None:
+        for indices in batches:
+            table = arrow.__getitems__(indices)
+            for name in columns:
+                values = flat(table.column(name))
+                if not name.startswith("graph_"):
+                    np.stack(values.reshape(len(indices), -1))
+
+    def collate() -> None:
+        for indices in batches:
+            collator(arrow.__getitems__(indices))
+
+    raw_read()
+    collate()
+    times = interleaved({"ours": collate, "reference": raw_read}, rounds, repeats)
+    seconds = {k: median(v) for k, v in times.items()}
+    samples = len(batches) * batch_size
+    return {"rows": rows, "batch_size": batch_size, "columns": columns,
+            "samples_per_s": {k: samples / s for k, s in seconds.items()},
+            "speed_ratio": seconds["reference"] / seconds["ours"]}
+
+
+# -- RESULTS.md ----------
+def _g(flops: float) -> str:
+    return f"{flops / 1e9:,.1f}"
+
+
+def compose(before: dict | None, after: dict) -> str:
+    runs = [("before", before), ("after", after)] if before else [("after", after)]
+    head = "| row | " + " | ".join(label for label, _ in runs) + " |"
+    sep = "|---|" + "---:|" * len(runs)
+
+    def line(name: str, fmt) -> str:
+        return f"| {name} | " + " | ".join(fmt(r) for _, r in runs) + " |"
+
+    lines = [
+        f"Each column is one run of `benchmarks/bench_speed.py` (before: the code at {before['commit'] if before else ''}"
+        f"; after: {after['commit']}), on the shared 2-core machine while other engineers' jobs ran: the rows are "
+        "medians of interleaved rounds and the ratios (reference time / our time, > 1 = ours faster) are what to read.",
+        "",
+        head, sep,
+        line("datacube-small: parameters (ours / reference)",
+             lambda r: f"{r['datacube']['parameters']['ours']:,} / {r['datacube']['parameters']['reference']:,}"),
+        line("datacube-small: batch, tokens, stem", lambda r: f"{r['datacube']['batch']}, {r['datacube']['tokens']}, "
+             f"{r['datacube']['stem_channels'] or 'none'}"),
+        line("datacube-small step, s (ours / stock VideoMAE)",
+             lambda r: f"{r['datacube']['seconds']['ours']:.2f} / {r['datacube']['seconds']['reference']:.2f}"),
+        line("datacube-small GFLOP/step (ours / reference)",
+             lambda r: f"{_g(r['datacube']['flops']['ours'])} / {_g(r['datacube']['flops']['reference'])}"),
+        line("**datacube speed ratio** (target >= 1)", lambda r: f"**{r['datacube']['speed_ratio']:.2f}**"),
+        line("multimodal-small batch 4: step, s", lambda r: f"{r['multimodal']['seconds']:.2f}"),
+        line("**multimodal-small samples/s**", lambda r: f"**{r['multimodal']['samples_per_s']:.2f}**"),
+        line("multimodal-small GFLOP/step", lambda r: _g(r["multimodal"]["flops"])),
+        line("multimodal achieved GFLOP/s / fp32 matmul peak GFLOP/s",
+             lambda r: f"{r['multimodal']['flops_per_s'] / 1e9:.1f} / {r['peak_flops'] / 1e9:.1f}"),
+        line("**multimodal fraction of fp32 matmul peak** (aim >= 40%)",
+             lambda r: f"**{100 * r['multimodal']['fraction_of_peak']:.0f}%**"),
+        line("graph-vae-small: parameters (ours / PyG VGAE)",
+             lambda r: f"{r['graph_vae']['parameters']['ours']:,} / {r['graph_vae']['parameters']['reference']:,}"),
+        line("graph-vae-small step, ms (ours / PyG VGAE)",
+             lambda r: f"{1e3 * r['graph_vae']['seconds']['ours']:.1f} / {1e3 * r['graph_vae']['seconds']['reference']:.1f}"),
+        line("**graph VAE speed ratio** (target >= 1)", lambda r: f"**{r['graph_vae']['speed_ratio']:.2f}**"),
+        line("collator samples/s (ours / raw read)",
+             lambda r: f"{r['collator']['samples_per_s']['ours']:,.0f} / {r['collator']['samples_per_s']['reference']:,.0f}"),
+        line("**collator speed ratio** (target >= 0.5)", lambda r: f"**{r['collator']['speed_ratio']:.2f}**"),
+    ]
+    a = after
+    lines += [
+        "",
+        f"Sizes: datacube batch {a['datacube']['batch']}, reference width {a['datacube']['reference_hidden']} "
+        f"(ours {a['datacube']['ours_hidden']}); graph VAE {a['graph_vae']['graphs']} graphs, "
+        f"{a['graph_vae']['nodes']} nodes, {a['graph_vae']['edges']} edges; collator {a['collator']['rows']} rows "
+        f"of the test fixture (tiny shapes), batch {a['collator']['batch_size']}. Commands: "
+        + "; ".join(f"`{r['command']}`" for _, r in runs) + ". Dates: " + ", ".join(r["date"] for _, r in runs) + ".",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    import datetime
+    import subprocess
+
+    from benchmarks._common import command_line
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--label", default="after")
+    parser.add_argument("--json", type=Path, help="write this run's figures here")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's, = cores)")
+    parser.add_argument("--only", nargs="*", default=None, help="datacube multimodal graph_vae collator")
+    parser.add_argument("--write", action="store_true",
+                        help="compose the RESULTS.md section from benchmarks/speed_before.json and speed_after.json")
+    args = parser.parse_args(argv)
+    if args.write:
+        folder = Path(__file__).resolve().parent
+        before_path = folder / "speed_before.json"
+        before = json.loads(before_path.read_text()) if before_path.exists() else None
+        body = compose(before, json.loads((folder / "speed_after.json").read_text()))
+        print(body)
+        write_section(SECTION, body, RESULTS)
+        return 0
+
+    import astrobio_hf
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True,
+                            text=True).stdout.strip()
+    result = {"label": args.label, "astrobio_hf": os.path.dirname(astrobio_hf.__file__), "commit": commit,
+              "command": command_line(), "machine": machine(), "date": datetime.date.today().isoformat()}
+    print(json.dumps({k: result[k] for k in ("label", "astrobio_hf", "machine")}), flush=True)
+    wanted = set(args.only or ["datacube", "multimodal", "graph_vae", "collator"])
+    result["peak_flops"] = matmul_peak(torch.float32, 1024, 5)
+    if "collator" in wanted:
+        result["collator"] = collator_row(256, 32, args.rounds + 2, 3)
+        print("collator", json.dumps(result["collator"]["samples_per_s"]), flush=True)
+    if "graph_vae" in wanted:
+        result["graph_vae"] = graph_vae_row(4, 16, args.rounds + 2, 5)
+        print("graph_vae", json.dumps(result["graph_vae"]["seconds"]), flush=True)
+    if "datacube" in wanted:
+        result["datacube"] = datacube_row(2, args.rounds)
+        print("datacube", json.dumps(result["datacube"]["seconds"]), result["datacube"]["flops"], flush=True)
+    if "multimodal" in wanted:
+        result["multimodal"] = multimodal_row(4, args.rounds, result["peak_flops"])
+        print("multimodal", result["multimodal"]["samples_per_s"], result["multimodal"]["flops"], flush=True)
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
