@@ -19,7 +19,9 @@ deterministic); throughput does not depend on the values.
 
     python benchmarks/bench_speed.py --label after --json benchmarks/speed_after.json
     PYTHONPATH=/tmp/before python benchmarks/bench_speed.py --label before --json benchmarks/speed_before.json
-    python benchmarks/bench_speed.py --write   # RESULTS.md section from the two JSON files, side by side
+    python benchmarks/bench_speed.py --only graph_vae collator --threads 1 --label after_1thread \
+        --json benchmarks/speed_after_1thread.json           # (and the same for before_1thread)
+    python benchmarks/bench_speed.py --write   # RESULTS.md section from the JSON files, side by side
 """
 
 from __future__ import annotations
@@ -257,53 +259,63 @@ def _g(flops: float) -> str:
     return f"{flops / 1e9:,.1f}"
 
 
-def compose(before: dict | None, after: dict) -> str:
-    runs = [("before", before), ("after", after)] if before else [("after", after)]
-    head = "| row | " + " | ".join(label for label, _ in runs) + " |"
+RUNS = ("before", "after", "before_1thread", "after_1thread")
+
+
+def compose(runs: list[tuple[str, dict]]) -> str:
+    """The RESULTS.md body: one column per run (a run may hold only some rows: '-' elsewhere)."""
+    head = "| row | " + " | ".join(f"{label} ({r.get('threads', 2)} threads)" for label, r in runs) + " |"
     sep = "|---|" + "---:|" * len(runs)
 
-    def line(name: str, fmt) -> str:
-        return f"| {name} | " + " | ".join(fmt(r) for _, r in runs) + " |"
+    def line(name: str, key: str, fmt) -> str:
+        return f"| {name} | " + " | ".join(fmt(r[key]) if key in r else "-" for _, r in runs) + " |"
+
+    def pair(a: float, b: float, digits: int = 2) -> str:
+        return f"{a:,.{digits}f} / {b:,.{digits}f}"
 
     lines = [
-        f"Each column is one run of `benchmarks/bench_speed.py` (before: the code at {before['commit'] if before else ''}"
-        f"; after: {after['commit']}), on the shared 2-core machine while other engineers' jobs ran: the rows are "
-        "medians of interleaved rounds and the ratios (reference time / our time, > 1 = ours faster) are what to read.",
+        "One column per run of `benchmarks/bench_speed.py`: before = the code at "
+        + ", ".join(sorted({r["commit"] for label, r in runs if label.startswith("before")}))
+        + ", after = this branch; each run interleaves ours with the reference, and the machine (2 cores) was shared "
+        "with other engineers' jobs (load average 6-8 during these runs), so read the medians' RATIOS "
+        "(reference time / our time: > 1 = ours faster), not the seconds. The 1-thread columns repeat the small-op "
+        "rows with torch on one thread, where the 2-thread figures are dominated by thread contention.",
         "",
         head, sep,
-        line("datacube-small: parameters (ours / reference)",
-             lambda r: f"{r['datacube']['parameters']['ours']:,} / {r['datacube']['parameters']['reference']:,}"),
-        line("datacube-small: batch, tokens, stem", lambda r: f"{r['datacube']['batch']}, {r['datacube']['tokens']}, "
-             f"{r['datacube']['stem_channels'] or 'none'}"),
-        line("datacube-small step, s (ours / stock VideoMAE)",
-             lambda r: f"{r['datacube']['seconds']['ours']:.2f} / {r['datacube']['seconds']['reference']:.2f}"),
-        line("datacube-small GFLOP/step (ours / reference)",
-             lambda r: f"{_g(r['datacube']['flops']['ours'])} / {_g(r['datacube']['flops']['reference'])}"),
-        line("**datacube speed ratio** (target >= 1)", lambda r: f"**{r['datacube']['speed_ratio']:.2f}**"),
-        line("multimodal-small batch 4: step, s", lambda r: f"{r['multimodal']['seconds']:.2f}"),
-        line("**multimodal-small samples/s**", lambda r: f"**{r['multimodal']['samples_per_s']:.2f}**"),
-        line("multimodal-small GFLOP/step", lambda r: _g(r["multimodal"]["flops"])),
-        line("multimodal achieved GFLOP/s / fp32 matmul peak GFLOP/s",
-             lambda r: f"{r['multimodal']['flops_per_s'] / 1e9:.1f} / {r['peak_flops'] / 1e9:.1f}"),
-        line("**multimodal fraction of fp32 matmul peak** (aim >= 40%)",
-             lambda r: f"**{100 * r['multimodal']['fraction_of_peak']:.0f}%**"),
-        line("graph-vae-small: parameters (ours / PyG VGAE)",
-             lambda r: f"{r['graph_vae']['parameters']['ours']:,} / {r['graph_vae']['parameters']['reference']:,}"),
-        line("graph-vae-small step, ms (ours / PyG VGAE)",
-             lambda r: f"{1e3 * r['graph_vae']['seconds']['ours']:.1f} / {1e3 * r['graph_vae']['seconds']['reference']:.1f}"),
-        line("**graph VAE speed ratio** (target >= 1)", lambda r: f"**{r['graph_vae']['speed_ratio']:.2f}**"),
-        line("collator samples/s (ours / raw read)",
-             lambda r: f"{r['collator']['samples_per_s']['ours']:,.0f} / {r['collator']['samples_per_s']['reference']:,.0f}"),
-        line("**collator speed ratio** (target >= 0.5)", lambda r: f"**{r['collator']['speed_ratio']:.2f}**"),
+        line("datacube-small: parameters ours / stock VideoMAE", "datacube",
+             lambda d: f"{d['parameters']['ours']:,} / {d['parameters']['reference']:,}"),
+        line("datacube-small: CNN stem", "datacube", lambda d: str(d["stem_channels"] or "none")),
+        line("datacube-small batch 2 step, s: ours / reference", "datacube",
+             lambda d: pair(d["seconds"]["ours"], d["seconds"]["reference"])),
+        line("datacube-small GFLOP/step: ours / reference", "datacube",
+             lambda d: pair(d["flops"]["ours"] / 1e9, d["flops"]["reference"] / 1e9, 1)),
+        line("**datacube speed ratio** (target >= 1)", "datacube", lambda d: f"**{d['speed_ratio']:.2f}**"),
+        line("multimodal-small batch 4 step, s", "multimodal", lambda d: f"{d['seconds']:.2f}"),
+        line("**multimodal-small samples/s** (target 10x before)", "multimodal",
+             lambda d: f"**{d['samples_per_s']:.3f}**"),
+        line("multimodal-small GFLOP/step", "multimodal", lambda d: f"{d['flops'] / 1e9:,.1f}"),
+        line("multimodal achieved GFLOP/s", "multimodal", lambda d: f"{d['flops_per_s'] / 1e9:.1f}"),
+        line("fp32 matmul peak GFLOP/s (1024^2, best of 3, same run)", "peak_flops", lambda v: f"{v / 1e9:.1f}"),
+        line("**multimodal fraction of fp32 matmul peak** (aim >= 40%)", "multimodal",
+             lambda d: f"**{100 * d['fraction_of_peak']:.0f}%**"),
+        line("graph-vae-small: parameters ours / PyG VGAE", "graph_vae",
+             lambda d: f"{d['parameters']['ours']:,} / {d['parameters']['reference']:,}"),
+        line("graph-vae-small step, ms: ours / PyG VGAE", "graph_vae",
+             lambda d: pair(1e3 * d["seconds"]["ours"], 1e3 * d["seconds"]["reference"], 1)),
+        line("**graph VAE speed ratio** (target >= 1)", "graph_vae", lambda d: f"**{d['speed_ratio']:.2f}**"),
+        line("collator samples/s: ours / raw read", "collator",
+             lambda d: pair(d["samples_per_s"]["ours"], d["samples_per_s"]["reference"], 0)),
+        line("**collator speed ratio** (target >= 0.5)", "collator", lambda d: f"**{d['speed_ratio']:.2f}**"),
     ]
-    a = after
+    sizes = next(r for _, r in runs if "graph_vae" in r)
     lines += [
         "",
-        f"Sizes: datacube batch {a['datacube']['batch']}, reference width {a['datacube']['reference_hidden']} "
-        f"(ours {a['datacube']['ours_hidden']}); graph VAE {a['graph_vae']['graphs']} graphs, "
-        f"{a['graph_vae']['nodes']} nodes, {a['graph_vae']['edges']} edges; collator {a['collator']['rows']} rows "
-        f"of the test fixture (tiny shapes), batch {a['collator']['batch_size']}. Commands: "
-        + "; ".join(f"`{r['command']}`" for _, r in runs) + ". Dates: " + ", ".join(r["date"] for _, r in runs) + ".",
+        f"Graph VAE: {sizes['graph_vae']['graphs']} graphs, {sizes['graph_vae']['nodes']} nodes, "
+        f"{sizes['graph_vae']['edges']} edges. Collator: {sizes['collator']['rows']} rows of the test fixture "
+        f"(tests/helpers/multimodal_rows.py, tiny shapes), batch {sizes['collator']['batch_size']}, raw read = "
+        "the same Arrow take + numpy arrays of the same columns. Runs:",
+        "",
+        *[f"- {label}: `{r['command']}` ({r['date']}; {r['machine']})" for label, r in runs],
     ]
     return "\n".join(lines)
 
@@ -321,13 +333,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's, = cores)")
     parser.add_argument("--only", nargs="*", default=None, help="datacube multimodal graph_vae collator")
     parser.add_argument("--write", action="store_true",
-                        help="compose the RESULTS.md section from benchmarks/speed_before.json and speed_after.json")
+                        help="compose the RESULTS.md section from the benchmarks/speed_<run>.json files")
     args = parser.parse_args(argv)
     if args.write:
         folder = Path(__file__).resolve().parent
-        before_path = folder / "speed_before.json"
-        before = json.loads(before_path.read_text()) if before_path.exists() else None
-        body = compose(before, json.loads((folder / "speed_after.json").read_text()))
+        runs = [(label, json.loads((folder / f"speed_{label}.json").read_text())) for label in RUNS
+                if (folder / f"speed_{label}.json").exists()]
+        body = compose(runs)
         print(body)
         write_section(SECTION, body, RESULTS)
         return 0
@@ -339,7 +351,8 @@ def main(argv: list[str] | None = None) -> int:
     commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True).stdout.strip()
     result = {"label": args.label, "astrobio_hf": os.path.dirname(astrobio_hf.__file__), "commit": commit,
-              "command": command_line(), "machine": machine(), "date": datetime.date.today().isoformat()}
+              "command": command_line(), "machine": machine(), "date": datetime.date.today().isoformat(),
+              "threads": torch.get_num_threads()}
     print(json.dumps({k: result[k] for k in ("label", "astrobio_hf", "machine")}), flush=True)
     wanted = set(args.only or ["datacube", "multimodal", "graph_vae", "collator"])
     result["peak_flops"] = matmul_peak(torch.float32, 1024, 5)

@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import torch
 from torch.utils.data import Dataset as TorchDataset
-from torch_geometric.data import Batch, Data
+from torch_geometric.data import Batch
 
 from .multimodal_schema import ARRAY_MODALITIES, MultimodalSpec
 

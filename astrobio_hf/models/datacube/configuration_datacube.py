@@ -40,8 +40,9 @@ class AstroDatacubeConfig(PreTrainedConfig):
 
     Optional full-resolution CNN stem (off in every preset): `stem_channels` (one Conv3d block per entry, over
     (lev, lat, lon), vars as input channels) with an odd `stem_kernel_size`; the tubelets are then taken from the
-    stem features. It was the v1 design (`stem_channels=[32, 64]`); it costs about 3x the FLOPs of the transformer
-    for no better reconstruction in the same wall time (benchmarks/RESULTS.md), and is kept so v1 checkpoints load.
+    stem features. It was the v1 design (`stem_channels=[32, 64]`); at the small grid it costs 5x the FLOPs of a train
+    step and reaches a worse held-out reconstruction in the same wall time (benchmarks/RESULTS.md); it is kept so v1
+    checkpoints load.
     Transformer: the ViT fields (`hidden_size`, `num_hidden_layers`, `num_attention_heads`,
     `intermediate_size`, `hidden_act`, `hidden_dropout_prob`, `attention_probs_dropout_prob`, `layer_norm_eps`,
     `qkv_bias`, `initializer_range`) keep the names and meaning of `ViTConfig`, because the encoder blocks are

@@ -12,7 +12,8 @@ How the five data dimensions are handled:
   the transformer (the projection is about 6% of the small preset's FLOPs).
 * An optional full-resolution CNN stem (`config.stem_channels`, empty in every preset) runs `Conv3d` blocks over
   (lev, lat, lon) per time step before the tubelets are cut (periodic longitude padding). It was the v1 design; it
-  tripled the FLOPs for no better held-out reconstruction in the same wall time, and stays so v1 checkpoints load.
+  cost 5x the FLOPs of a step and reached a worse held-out reconstruction in the same wall time (benchmarks/
+  RESULTS.md); it stays so v1 checkpoints load.
 
 Tokens get fixed 4-D sin-cos position embeddings (one block of frequencies per axis), so any grid the config names
 works without learned tables. The encoder is a stack of transformers' `ViTLayer`s built from this model's own
