@@ -133,7 +133,9 @@ def datacube_row(batch: int, rounds: int) -> dict:
 
 
 # -- multimodal ----------
-def multimodal_row(batch: int, rounds: int, peak: float) -> dict:
+def multimodal_row(batch: int, rounds: int, matmul_size: int = 1024, matmul_repeats: int = 20) -> dict:
+    """The multimodal train step, interleaved with an fp32 square matmul whose median rate is the peak it is
+    compared to (measured in the same rounds, so machine load hits both)."""
     from astrobio_hf.models.presets import build_model
     from tests.helpers.model_inputs import multimodal_inputs
 
@@ -142,11 +144,41 @@ def multimodal_row(batch: int, rounds: int, peak: float) -> dict:
     inputs = multimodal_inputs(model.config, batch)
     step = train_step(model, lambda: model(**inputs).loss)
     flops = count_flops(step)
-    times = interleaved({"ours": step}, rounds, 1)["ours"]
-    seconds = median(times)
-    return {"batch": batch, "parameters": parameters(model), "seconds": seconds, "all_seconds": times,
+    a, b = torch.randn(matmul_size, matmul_size), torch.randn(matmul_size, matmul_size)
+    torch.matmul(a, b)
+    times = interleaved({"ours": step, "matmul": lambda: torch.matmul(a, b)}, rounds, 1)
+    times["matmul"] = interleaved({"matmul": lambda: torch.matmul(a, b)}, rounds, matmul_repeats)["matmul"]
+    seconds = median(times["ours"])
+    peak = 2 * matmul_size**3 / median(times["matmul"])
+    return {"batch": batch, "parameters": parameters(model), "seconds": seconds, "all_seconds": times["ours"],
             "samples_per_s": batch / seconds, "flops": flops, "flops_per_s": flops / seconds,
-            "fraction_of_peak": flops / seconds / peak}
+            "peak_flops": peak, "fraction_of_peak": flops / seconds / peak}
+
+
+def multimodal_before_after_row(v1_models: Path, batch: int, rounds: int) -> dict:
+    """The v1 multimodal step (two climate-encoder passes, CNN stem) interleaved with today's in ONE process, so machine
+    load hits both alike. `v1_models` holds a copy of the v1 `astrobio_hf/models` package renamed
+    `astrobio_v1_models` (its imports are package-relative)."""
+    import importlib
+
+    from astrobio_hf.models.presets import build_model
+    from tests.helpers.model_inputs import multimodal_inputs
+
+    sys.path.insert(0, str(v1_models))
+    v1_presets = importlib.import_module("astrobio_v1_models.presets")
+    torch.manual_seed(0)
+    models = {"before": v1_presets.build_model("astro-multimodal-small").train(),
+              "after": build_model("astro-multimodal-small").train()}
+    steps = {}
+    for name, model in models.items():
+        inputs = multimodal_inputs(model.config, batch)
+        steps[name] = train_step(model, lambda m=model, i=inputs: m(**i).loss)
+        steps[name]()  # warm-up
+    times = interleaved(steps, rounds, 1)
+    seconds = {k: median(v) for k, v in times.items()}
+    return {"batch": batch, "seconds": seconds, "all_seconds": times,
+            "samples_per_s": {k: batch / v for k, v in seconds.items()},
+            "speedup": seconds["before"] / seconds["after"]}
 
 
 # -- graph VAE vs PyG VGAE ----------
@@ -274,9 +306,8 @@ def compose(runs: list[tuple[str, dict]]) -> str:
         return f"{a:,.{digits}f} / {b:,.{digits}f}"
 
     lines = [
-        "One column per run of `benchmarks/bench_speed.py`: before = the code at "
-        + ", ".join(sorted({r["commit"] for label, r in runs if label.startswith("before")}))
-        + ", after = this branch; each run interleaves ours with the reference, and the machine (2 cores) was shared "
+        "One column per run of `benchmarks/bench_speed.py`: before = `astrobio_hf` of commit 67c1e0e (the branch "
+        "point, `git archive` into /tmp/wt12_before, first on PYTHONPATH), after = this branch; each run interleaves ours with the reference, and the machine (2 cores) was shared "
         "with other engineers' jobs (load average 6-8 during these runs), so read the medians' RATIOS "
         "(reference time / our time: > 1 = ours faster), not the seconds. The 1-thread columns repeat the small-op "
         "rows with torch on one thread, where the 2-thread figures are dominated by thread contention.",
@@ -295,9 +326,14 @@ def compose(runs: list[tuple[str, dict]]) -> str:
              lambda d: f"**{d['samples_per_s']:.3f}**"),
         line("multimodal-small GFLOP/step", "multimodal", lambda d: f"{d['flops'] / 1e9:,.1f}"),
         line("multimodal achieved GFLOP/s", "multimodal", lambda d: f"{d['flops_per_s'] / 1e9:.1f}"),
-        line("fp32 matmul peak GFLOP/s (1024^2, best of 3, same run)", "peak_flops", lambda v: f"{v / 1e9:.1f}"),
+        line("fp32 matmul GFLOP/s (1024^2, median, interleaved with the step)", "multimodal",
+             lambda d: f"{d['peak_flops'] / 1e9:.1f}" if "peak_flops" in d else "-"),
         line("**multimodal fraction of fp32 matmul peak** (aim >= 40%)", "multimodal",
-             lambda d: f"**{100 * d['fraction_of_peak']:.0f}%**"),
+             lambda d: f"**{100 * d['fraction_of_peak']:.0f}%**" if "peak_flops" in d else "- (peak not interleaved)"),
+        line("multimodal-small samples/s, v1 / this branch, interleaved in one process", "multimodal_before_after",
+             lambda d: pair(d["samples_per_s"]["before"], d["samples_per_s"]["after"], 3)),
+        line("**multimodal speed-up in one process** (target >= 10)", "multimodal_before_after",
+             lambda d: f"**{d['speedup']:.1f}x**"),
         line("graph-vae-small: parameters ours / PyG VGAE", "graph_vae",
              lambda d: f"{d['parameters']['ours']:,} / {d['parameters']['reference']:,}"),
         line("graph-vae-small step, ms: ours / PyG VGAE", "graph_vae",
@@ -315,7 +351,9 @@ def compose(runs: list[tuple[str, dict]]) -> str:
         f"(tests/helpers/multimodal_rows.py, tiny shapes), batch {sizes['collator']['batch_size']}, raw read = "
         "the same Arrow take + numpy arrays of the same columns. Runs:",
         "",
-        *[f"- {label}: `{r['command']}` ({r['date']}; {r['machine']})" for label, r in runs],
+        *[f"- {label}: `{r['command']}` ({r['date']}; {r['machine']})"
+          + "".join(f"; rows {', '.join(x['rows'])} rerun with `{x['command']}`" for x in r.get("reruns", []))
+          for label, r in runs],
     ]
     return "\n".join(lines)
 
@@ -329,6 +367,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--label", default="after")
     parser.add_argument("--json", type=Path, help="write this run's figures here")
+    parser.add_argument("--v1-models", type=Path, default=None,
+                        help="a copy of the v1 astrobio_hf/models renamed astrobio_v1_models: adds the multimodal "
+                             "before/after row measured interleaved in this run")
+    parser.add_argument("--merge", action="store_true", help="replace only the measured rows of an existing --json")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's, = cores)")
     parser.add_argument("--only", nargs="*", default=None, help="datacube multimodal graph_vae collator")
@@ -357,18 +399,27 @@ def main(argv: list[str] | None = None) -> int:
     wanted = set(args.only or ["datacube", "multimodal", "graph_vae", "collator"])
     result["peak_flops"] = matmul_peak(torch.float32, 1024, 5)
     if "collator" in wanted:
-        result["collator"] = collator_row(256, 32, args.rounds + 2, 3)
+        result["collator"] = collator_row(256, 32, max(20, 6 * args.rounds), 3)
         print("collator", json.dumps(result["collator"]["samples_per_s"]), flush=True)
     if "graph_vae" in wanted:
-        result["graph_vae"] = graph_vae_row(4, 16, args.rounds + 2, 5)
+        result["graph_vae"] = graph_vae_row(4, 16, max(20, 6 * args.rounds), 5)
         print("graph_vae", json.dumps(result["graph_vae"]["seconds"]), flush=True)
     if "datacube" in wanted:
         result["datacube"] = datacube_row(2, args.rounds)
         print("datacube", json.dumps(result["datacube"]["seconds"]), result["datacube"]["flops"], flush=True)
     if "multimodal" in wanted:
-        result["multimodal"] = multimodal_row(4, args.rounds, result["peak_flops"])
+        result["multimodal"] = multimodal_row(4, args.rounds)
         print("multimodal", result["multimodal"]["samples_per_s"], result["multimodal"]["flops"], flush=True)
+    if args.v1_models:
+        wanted.add("multimodal_before_after")
+        result["multimodal_before_after"] = multimodal_before_after_row(args.v1_models, 4, args.rounds)
+        print("multimodal before/after", json.dumps(result["multimodal_before_after"]["seconds"]), flush=True)
     if args.json:
+        if args.merge and args.json.exists():
+            merged = json.loads(args.json.read_text())
+            merged.setdefault("reruns", []).append({**{k: result[k] for k in ("command", "date", "commit")},
+                                                    "rows": sorted(wanted)})
+            result = {**merged, **{k: v for k, v in result.items() if k in wanted}}
         args.json.write_text(json.dumps(result, indent=1) + "\n")
     return 0
 
