@@ -307,10 +307,12 @@ def datacube_activation_terms(config, batch: int, mode: str, grad_checkpointing:
     """Saved activations of the datacube MAE per micro-batch (fp32 element counts x bytes).
 
     Per sample, with G = time*lev*lat*lon grid points and G' the grid padded by the circular longitude padding:
-    stem: sum over conv blocks of C_in*G' (padded input) + C_out*G (conv output), plus C_last*G (patchified copy);
+    stem (optional, none in the presets): sum over conv blocks of C_in*G' (padded input) + C_out*G (conv output);
+    tubelets: C_last*G (the patchified copy the projection keeps; C_last = vars without a stem);
     encoder: per token and layer 8h + 2I + n (ViT layer with sdpa) + 4, plus the final LayerNorm 2h;
     head: reconstruction V*G twice (head output, denormalised copy) + 6G for the physics terms;
-    backward transient: max over stem blocks of 2*C_out*G + C_in*G' (gradients alive while a block back-propagates).
+    backward transient: max over stem blocks of 2*C_out*G + C_in*G' (gradients alive while a block back-propagates;
+    0 without a stem).
     """
     cfg = config
     t, lv, y, x = cfg.num_time, cfg.num_levels, cfg.num_lat, cfg.num_lon
@@ -327,7 +329,7 @@ def datacube_activation_terms(config, batch: int, mode: str, grad_checkpointing:
     head = (2 * cfg.num_variables * grid + 6 * grid) if with_head else 0
     # backward through the widest stem block holds the gradients of its output, of its conv output and of its
     # padded input at once
-    backward = max(2 * c_out * grid + c_in * padded for c_in, c_out in blocks)
+    backward = max((2 * c_out * grid + c_in * padded for c_in, c_out in blocks), default=0)
     scale = batch * _bytes(mode)
     return {"saved": (stem + encoder + head) * scale, "backward transient": backward * scale}
 
@@ -353,8 +355,7 @@ def multimodal_activation_bytes(config, batch: int, seq: int, nodes: int, edges:
                                 grad_checkpointing: bool) -> int:
     """Saved activations of the multimodal model: its encoders' formulas plus the 1-D CNNs and the fusion block.
 
-    The climate encoder runs twice when `auxiliary_losses` is on (once for the embedding, once masked for the
-    reconstruction loss). Each 1-D CNN block saves its conv output, GroupNorm output and GELU output (3 C L/2^k per
+    The climate encoder runs once (masked, with its reconstruction head when `auxiliary_losses` is on). Each 1-D CNN block saves its conv output, GroupNorm output and GELU output (3 C L/2^k per
     block); the fusion layers see 6 tokens (5 modalities + CLS) with 10h + 2I each.
     """
     return sum(multimodal_activation_terms(config, batch, seq, nodes, edges, mode, grad_checkpointing).values())
@@ -364,10 +365,10 @@ def multimodal_activation_terms(config, batch: int, seq: int, nodes: int, edges:
                                 grad_checkpointing: bool) -> dict[str, int]:
     """Saved activations and the backward transient of the multimodal model (see `multimodal_activation_bytes`)."""
     cfg = config
-    cube = datacube_activation_terms(cfg.datacube_config, batch, mode, grad_checkpointing, with_head=False)
+    # one climate-encoder pass: with the reconstruction head when the auxiliary losses are on, `embed()` otherwise
+    cube = datacube_activation_terms(cfg.datacube_config, batch, mode, grad_checkpointing,
+                                     with_head=cfg.auxiliary_losses)
     total = cube["saved"]
-    if cfg.auxiliary_losses:
-        total += datacube_activation_terms(cfg.datacube_config, batch, mode, grad_checkpointing)["saved"]
     total += graph_vae_activation_bytes(cfg.graph_config, batch, nodes, edges, mode, grad_checkpointing)
     per_sample = 0
     for channels, length in ((cfg.spectrum_channels, cfg.spectrum_length),

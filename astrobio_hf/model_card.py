@@ -32,8 +32,8 @@ ARCHITECTURES: dict[str, str] = {
     "astro_graph_vae": "Variational graph autoencoder over metabolic networks: a torch_geometric GATv2 encoder, "
                        "per-node Gaussian latents, edge and node-feature decoders, and an elemental-balance "
                        "constraint.",
-    "astro_datacube": "CNN stem + ViT over 3-D patches of `[vars, time, lev, lat, lon]` climate cubes, trained with "
-                      "masked reconstruction and a lapse-rate physics term.",
+    "astro_datacube": "ViT over 4-D tubelets (time x lev x lat x lon, all variables) of `[vars, time, lev, lat, lon]` "
+                      "climate cubes, trained with masked reconstruction and a lapse-rate physics term.",
     "astro_multimodal": "Per-modality encoders (planet parameters, spectrum, light curve, climate cube, metabolic "
                         "graph), cross-modal fusion that accepts any subset of modalities (masks), a habitability "
                         "head, and an optional LLM head.",

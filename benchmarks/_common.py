@@ -79,3 +79,37 @@ def write_section(name: str, body: str, path: Path = RESULTS) -> None:
     pattern = re.compile(rf"^## {re.escape(name)}\n.*?(?=^## |\Z)", re.MULTILINE | re.DOTALL)
     text = pattern.sub(lambda _: section + "\n", text) if pattern.search(text) else text.rstrip() + "\n\n" + section
     path.write_text(text)
+
+
+# -- FLOP counting ----------
+_CPU_SDPA_REGISTERED = False
+
+
+def _register_cpu_sdpa_flops() -> None:
+    """torch's FlopCounterMode counts the CUDA flash/efficient SDPA kernels but not the CPU one; count it the same way."""
+    global _CPU_SDPA_REGISTERED
+    if _CPU_SDPA_REGISTERED:
+        return
+    from torch.utils.flop_counter import register_flop_formula, sdpa_backward_flop_count, sdpa_flop_count
+
+    aten = torch.ops.aten
+
+    @register_flop_formula(aten._scaled_dot_product_flash_attention_for_cpu, get_raw=True)
+    def _forward(query, key, value, *args, out_val=None, **kwargs) -> int:
+        return sdpa_flop_count(query.shape, key.shape, value.shape)
+
+    @register_flop_formula(aten._scaled_dot_product_flash_attention_for_cpu_backward, get_raw=True)
+    def _backward(grad_out, query, key, value, *args, out_val=None, **kwargs) -> int:
+        return sdpa_backward_flop_count(grad_out.shape, query.shape, key.shape, value.shape)
+
+    _CPU_SDPA_REGISTERED = True
+
+
+def count_flops(fn: Callable[[], None]) -> int:
+    """FLOPs of one call of `fn` (matmuls, convolutions, attention) by `torch.utils.flop_counter.FlopCounterMode`."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    _register_cpu_sdpa_flops()
+    with FlopCounterMode(display=False) as counter:
+        fn()
+    return counter.get_total_flops()

@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import torch
 from torch.utils.data import Dataset as TorchDataset
-from torch_geometric.data import Batch, Data
+from torch_geometric.data import Batch
 
 from .multimodal_schema import ARRAY_MODALITIES, MultimodalSpec
 
@@ -79,36 +79,64 @@ def _nested(column: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def graphs_from_table(table: pa.Table, present: np.ndarray) -> Batch:
-    """The graphs of the `present` rows as one PyG Batch (node features [N, F], edge_index [2, E], edge_attr [E, A])."""
+    """The graphs of the `present` rows as one PyG Batch (node features [N, F], edge_index [2, E], edge_attr [E, A]).
+
+    Built column-wise from the Arrow buffers: node features of all graphs are one reshape, edge indices are shifted
+    by each graph's node offset in one vectorised gather. The result is the Batch `Batch.from_data_list` would give
+    for the per-graph `Data` objects (same tensors, `batch`, `ptr`, and the slice/increment tables that
+    `to_data_list()` / `get_example()` read); PyG has no constructor from flat columns, and building one `Data` per
+    graph first cost about half of the collator's time.
+    """
     mask = pa.array(present)
     x_nodes, x_width, x_values = _nested(table.column("graph_x").combine_chunks().filter(mask))
     _, e_len, e_values = _nested(table.column("graph_edge_index").combine_chunks().filter(mask))
     a_edges, a_width, a_values = _nested(table.column("graph_edge_attr").combine_chunks().filter(mask))
-    ids = table.column("graph_id").combine_chunks().filter(mask).to_pylist()
-    graphs, x_at, e_at, a_at, node_row, edge_row = [], 0, 0, 0, 0, 0
-    for g, n_nodes in enumerate(x_nodes):
-        n_edges = int(e_len[2 * g])
-        if int(e_len[2 * g + 1]) != n_edges:
-            raise ValueError(f"graph {ids[g]!r}: edge_index rows have {n_edges} and {int(e_len[2 * g + 1])} entries")
-        width = int(x_width[node_row]) if n_nodes else 0
-        x = x_values[x_at:x_at + n_nodes * width].reshape(n_nodes, width)
-        edge_index = e_values[e_at:e_at + 2 * n_edges].reshape(2, n_edges)
-        # np.array copies: Arrow buffers are read-only and torch wants writable memory
-        data = Data(x=torch.from_numpy(np.array(x, dtype=np.float32)),
-                    edge_index=torch.from_numpy(np.array(edge_index, dtype=np.int64)),
-                    num_nodes=int(n_nodes))
-        n_attr = int(a_edges[g])
-        if n_attr:
-            attr_width = int(a_width[edge_row])
-            attr = a_values[a_at:a_at + n_attr * attr_width].reshape(n_attr, attr_width)
-            data.edge_attr = torch.from_numpy(np.array(attr, dtype=np.float32))
-            a_at += n_attr * attr_width
-            edge_row += n_attr
-        x_at += n_nodes * width
-        e_at += 2 * n_edges
-        node_row += int(n_nodes)
-        graphs.append(data)
-    return Batch.from_data_list(graphs)
+    num_graphs = len(x_nodes)
+
+    def graph_id(g: int) -> str:
+        return repr(table.column("graph_id").combine_chunks().filter(mask)[g].as_py())
+
+    n_edges = e_len[0::2].astype(np.int64)
+    if (bad := np.flatnonzero(e_len[1::2] != n_edges)).size:
+        g = int(bad[0])
+        raise ValueError(f"graph {graph_id(g)}: edge_index rows have {n_edges[g]} and {int(e_len[2 * g + 1])} entries")
+    x_nodes = x_nodes.astype(np.int64)
+    width = int(x_width[0]) if x_width.size else 0
+    if (bad := np.flatnonzero(x_width != width)).size:
+        g = int(np.searchsorted(np.cumsum(x_nodes), bad[0], side="right"))
+        raise ValueError(f"graph {graph_id(g)}: node feature rows have {int(x_width[bad[0]])} values, expected {width}")
+    node_ptr = np.concatenate([[0], np.cumsum(x_nodes)])
+    x = torch.from_numpy(x_values.astype(np.float32).reshape(int(node_ptr[-1]), width))  # astype: writable copy
+
+    edge_ptr = np.concatenate([[0], np.cumsum(n_edges)])
+    # Row g of graph_edge_index is [sources (n_g), targets (n_g)] at value offset 2 * edge_ptr[g].
+    edge_graph = np.repeat(np.arange(num_graphs), n_edges)
+    within = np.arange(edge_ptr[-1]) - edge_ptr[edge_graph]
+    sources = e_values[2 * edge_ptr[edge_graph] + within]
+    targets = e_values[2 * edge_ptr[edge_graph] + n_edges[edge_graph] + within]
+    edge_index = np.stack([sources, targets]).astype(np.int64) + node_ptr[edge_graph]
+
+    batch = Batch(x=x, edge_index=torch.from_numpy(edge_index),
+                  batch=torch.from_numpy(np.repeat(np.arange(num_graphs), x_nodes)),
+                  ptr=torch.from_numpy(node_ptr))
+    slices = {"x": torch.from_numpy(node_ptr), "edge_index": torch.from_numpy(edge_ptr)}
+    increments = {"x": torch.zeros(num_graphs, dtype=torch.long),
+                  "edge_index": torch.from_numpy(node_ptr[:-1].copy())}
+    if a_edges.any():
+        if (bad := np.flatnonzero(a_edges != n_edges)).size:
+            g = int(bad[0])
+            raise ValueError(f"graph {graph_id(g)}: {int(a_edges[g])} edge_attr rows for {n_edges[g]} edges")
+        attr_width = int(a_width[0])
+        if (a_width != attr_width).any():
+            raise ValueError(f"graph_edge_attr rows have {sorted(set(a_width.tolist()))} values; one width expected")
+        batch.edge_attr = torch.from_numpy(a_values.astype(np.float32).reshape(int(edge_ptr[-1]), attr_width))
+        slices["edge_attr"] = slices["edge_index"]
+        increments["edge_attr"] = increments["x"]
+    # The bookkeeping `Batch.from_data_list` leaves for to_data_list() / get_example() / index_select().
+    batch._num_graphs = num_graphs
+    batch._slice_dict = slices
+    batch._inc_dict = increments
+    return batch
 
 
 @dataclass

@@ -91,3 +91,20 @@ def test_spec_mismatch_names_the_field():
     config = AstroMultimodalConfig(**{**MULTIMODAL_PRESETS["tiny"], "spectrum_length": 128})
     with pytest.raises(ValueError, match="spectrum_length is 128 but the dataset has 64"):
         SPEC.check_model_config(config)
+
+
+def test_columnar_graph_batch_equals_pyg_from_data_list(dataset):
+    from torch_geometric.data import Batch
+
+    from tests.helpers.model_inputs import hexokinase_graph
+
+    batch = MultimodalCollator(SPEC)(ArrowBatches(dataset).__getitems__([0, 1, 2, 3, 4, 6]))["graph"]
+    reference = Batch.from_data_list([hexokinase_graph(1 + i % 3) for i in (0, 2, 4, 6)])
+    assert batch.num_graphs == reference.num_graphs == 4
+    for key in ("x", "edge_index", "edge_attr", "batch", "ptr"):
+        assert torch.equal(batch[key], reference[key]), key
+    # the bookkeeping of from_data_list works too: graphs come back out one by one
+    for ours, theirs in zip(batch.to_data_list(), reference.to_data_list(), strict=True):
+        for key in ("x", "edge_index", "edge_attr"):
+            assert torch.equal(ours[key], theirs[key]), key
+    assert torch.equal(batch.get_example(2).edge_index, reference.get_example(2).edge_index)

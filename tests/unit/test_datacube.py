@@ -190,17 +190,20 @@ def test_lapse_rate_penalty_does_not_depend_on_level_order():
     torch.testing.assert_close(top_first, surface_first)
 
 
-def test_physics_gradient_alone_reaches_the_stem():
+@pytest.mark.parametrize("stem_channels", [[], [8, 8]], ids=["patch-embedding", "cnn-stem"])
+def test_physics_gradient_alone_reaches_the_stem(stem_channels):
     # A wide temperature scale makes the freshly initialised reconstruction vary by tens of K between levels, so some
     # level pairs are super-adiabatic and the lapse-rate term is active.
-    config = tiny_config(normalization_std=[150.0, 0.005])
+    config = tiny_config(normalization_std=[150.0, 0.005], stem_channels=stem_channels)
     model = make_model(config)
     out = model(normalize(analytic_cube(config), config))
     assert out.physics_loss.item() > 0
     model.zero_grad()
     out.physics_loss.backward()
-    stem_grad = model.embeddings.stem.blocks[0].conv.weight.grad
-    assert stem_grad is not None and torch.isfinite(stem_grad).all() and stem_grad.abs().sum() > 0
+    # the first layer the cube meets: the tubelet projection, or the optional CNN stem's first convolution
+    embeddings = model.embeddings
+    first = embeddings.stem.blocks[0].conv.weight if stem_channels else embeddings.projection.weight
+    assert first.grad is not None and torch.isfinite(first.grad).all() and first.grad.abs().sum() > 0
     assert model.reconstruction_head.weight.grad.abs().sum() > 0
 
 
@@ -215,8 +218,9 @@ def test_masked_loss_counts_only_masked_patches():
     assert masked_reconstruction_loss(wrong_where_masked, target, mask).item() == pytest.approx(4.0)
 
 
-def test_model_reconstruction_loss_is_mse_over_masked_tubelets_and_masked_input_is_hidden():
-    config = tiny_config()
+@pytest.mark.parametrize("stem_channels", [[], [8, 8]], ids=["patch-embedding", "cnn-stem"])
+def test_model_reconstruction_loss_is_mse_over_masked_tubelets_and_masked_input_is_hidden(stem_channels):
+    config = tiny_config(stem_channels=stem_channels)
     model = make_model(config).eval()
     cube = normalize(analytic_cube(config), config)
     mask = torch.zeros(2, config.num_patches, dtype=torch.bool)

@@ -329,3 +329,27 @@ def test_loss_decreases_on_a_fixed_batch(batch: Batch) -> None:
         optimizer.step()
     after = eval_loss()
     assert after < 0.85 * before, (before, after)
+
+
+def test_batched_negative_pairs_are_true_negatives_within_each_graph() -> None:
+    from torch_geometric.utils import coalesce
+
+    from astrobio_hf.models.graph_vae.modeling_graph_vae import batched_negative_pairs
+    from tests.helpers.model_inputs import hexokinase_graph
+
+    graphs = Batch.from_data_list([hexokinase_graph(c) for c in (1, 3, 16, 2)])
+    exclude = coalesce(graphs.edge_index, num_nodes=graphs.num_nodes)
+    torch.manual_seed(0)
+    negatives = batched_negative_pairs(exclude, graphs.batch, graphs.edge_index, 1.0)
+    src_graph, dst_graph = graphs.batch[negatives[0]], graphs.batch[negatives[1]]
+    assert torch.equal(src_graph, dst_graph)  # never across graphs
+    assert bool((negatives[0] != negatives[1]).all())  # no self loops
+    keys = negatives[0] * graphs.num_nodes + negatives[1]
+    assert not torch.isin(keys, exclude[0] * graphs.num_nodes + exclude[1]).any()  # no input edge
+    assert keys.unique().numel() == keys.numel()
+    assert bool((src_graph.diff() >= 0).all())  # grouped by graph, as PyG's batched sampler returns them
+    # one negative per input edge in every graph (each has far more free pairs than edges)
+    assert torch.equal(torch.bincount(src_graph), torch.bincount(graphs.batch[graphs.edge_index[0]]))
+    # a 2-node graph with both directed edges present has no free pair: nothing is drawn for it
+    full = Batch.from_data_list([Data(x=torch.zeros(2, 1), edge_index=torch.tensor([[0, 1], [1, 0]]))])
+    assert batched_negative_pairs(full.edge_index, full.batch, full.edge_index, 1.0).shape == (2, 0)

@@ -212,7 +212,7 @@ print(json.dumps({"peak": peak()}))
 RSS_CASES = [
     {"preset": "astro-llm-small", "optimizer": "adamw", "batch": 4, "seq": 256, "gc": False, "overrides": {}},
     {"preset": "astro-llm-small", "optimizer": "sgd", "batch": 4, "seq": 256, "gc": True, "overrides": {}},
-    # one season instead of twelve months keeps the conv stem's CPU time short
+    # one season instead of twelve months keeps the CPU time short
     {"preset": "astro-datacube-small", "optimizer": "adamw", "batch": 1, "seq": 1, "gc": False,
      "overrides": {"num_time": 3}},
 ]

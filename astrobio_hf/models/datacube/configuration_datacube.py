@@ -1,4 +1,4 @@
-"""Configuration of AstroDatacubeModel, the CNN-stem + ViT masked autoencoder for climate cubes."""
+"""Configuration of AstroDatacubeModel, the tubelet-embedding ViT masked autoencoder for climate cubes."""
 
 from __future__ import annotations
 
@@ -35,10 +35,15 @@ class AstroDatacubeConfig(PreTrainedConfig):
 
     Grid: `num_variables`, `num_time`, `num_levels`, `num_lat`, `num_lon`; each of time/lev/lat/lon must be divisible
     by its patch size (`patch_time`, `patch_lev`, `patch_lat`, `patch_lon`). A token is one tubelet of
-    `patch_time x patch_lev x patch_lat x patch_lon` grid points of the CNN-stem features.
+    `patch_time x patch_lev x patch_lat x patch_lon` grid points of every variable, projected linearly to
+    `hidden_size` (a kernel = stride patch embedding, as in ViT, VideoMAE, ClimaX and Prithvi-WxC).
 
-    CNN stem: `stem_channels` (one Conv3d block per entry, over (lev, lat, lon), vars as input channels) with an odd
-    `stem_kernel_size`. Transformer: the ViT fields (`hidden_size`, `num_hidden_layers`, `num_attention_heads`,
+    Optional full-resolution CNN stem (off in every preset): `stem_channels` (one Conv3d block per entry, over
+    (lev, lat, lon), vars as input channels) with an odd `stem_kernel_size`; the tubelets are then taken from the
+    stem features. It was the v1 design (`stem_channels=[32, 64]`); at the small grid it costs 5x the FLOPs of a train
+    step and reaches a worse held-out reconstruction in the same wall time (benchmarks/RESULTS.md); it is kept so v1
+    checkpoints load.
+    Transformer: the ViT fields (`hidden_size`, `num_hidden_layers`, `num_attention_heads`,
     `intermediate_size`, `hidden_act`, `hidden_dropout_prob`, `attention_probs_dropout_prob`, `layer_norm_eps`,
     `qkv_bias`, `initializer_range`) keep the names and meaning of `ViTConfig`, because the encoder blocks are
     transformers' `ViTLayer`s driven by this config directly. `hidden_size` is also the size of the cube embedding.
@@ -63,8 +68,8 @@ class AstroDatacubeConfig(PreTrainedConfig):
     patch_lev: int = 2
     patch_lat: int = 8
     patch_lon: int = 8
-    # CNN stem
-    stem_channels: list[int] | tuple[int, ...] = (32, 64)
+    # optional full-resolution CNN stem (empty: tubelets of the raw cube, the default)
+    stem_channels: list[int] | tuple[int, ...] = ()
     stem_kernel_size: int = 3
     # ViT encoder (ViTConfig names)
     hidden_size: int = 256
@@ -235,7 +240,7 @@ DATACUBE_PRESETS: dict[str, dict[str, Any]] = {
     "tiny": {
         "num_variables": 2, "num_time": 2, "num_levels": 4, "num_lat": 8, "num_lon": 16,
         "patch_time": 1, "patch_lev": 2, "patch_lat": 4, "patch_lon": 4,
-        "stem_channels": [8, 8], "hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2,
+        "hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2,
         "intermediate_size": 64, "variable_names": list(_TINY_VARS), "pressure_levels": list(_LEVELS_4),
         **_stats(_TINY_VARS),
     },
@@ -243,7 +248,7 @@ DATACUBE_PRESETS: dict[str, dict[str, Any]] = {
     "small": {
         "num_variables": 4, "num_time": 12, "num_levels": 8, "num_lat": 32, "num_lon": 64,
         "patch_time": 3, "patch_lev": 2, "patch_lat": 8, "patch_lon": 8,
-        "stem_channels": [32, 64], "hidden_size": 256, "num_hidden_layers": 6, "num_attention_heads": 8,
+        "hidden_size": 256, "num_hidden_layers": 6, "num_attention_heads": 8,
         "intermediate_size": 1024, "variable_names": list(_FULL_VARS), "pressure_levels": list(_LEVELS_8),
         **_stats(_FULL_VARS),
     },
@@ -251,7 +256,7 @@ DATACUBE_PRESETS: dict[str, dict[str, Any]] = {
     "seed": {
         "num_variables": 4, "num_time": 12, "num_levels": 8, "num_lat": 64, "num_lon": 128,
         "patch_time": 3, "patch_lev": 2, "patch_lat": 8, "patch_lon": 8,
-        "stem_channels": [32, 64], "hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12,
+        "hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12,
         "intermediate_size": 3072, "variable_names": list(_FULL_VARS), "pressure_levels": list(_LEVELS_8),
         **_stats(_FULL_VARS),
     },

@@ -1,15 +1,19 @@
-"""AstroDatacubeModel: a CNN stem + Vision Transformer masked autoencoder for climate cubes.
+"""AstroDatacubeModel: a Vision Transformer masked autoencoder for climate cubes, patched at the input.
 
 Input: float32 cubes `[batch, vars, time, lev, lat, lon]`, normalised per variable with the config's statistics.
 
 How the five data dimensions are handled:
 
-* **vars** are the input channels of the CNN stem (every variable sees every other one from the first layer on).
-* **lev, lat, lon** are the three spatial axes of the stem's `Conv3d` blocks, which run on each time step separately
-  (time folded into the batch). Longitude is padded periodically (the globe wraps around), lev and lat with zeros.
-* **time** is mixed by the tokenisation: a token is a 4-D tubelet of `patch_time x patch_lev x patch_lat x
-  patch_lon` stem-feature grid points (flattened and projected linearly to `hidden_size`, i.e. a strided 4-D
-  convolution written as patchify + Linear because torch has no Conv4d), and by attention between tokens.
+* **time, lev, lat, lon** are cut into 4-D tubelets of `patch_time x patch_lev x patch_lat x patch_lon` grid points;
+  **vars** are the channels of a tubelet. Each tubelet (all variables) is flattened and projected linearly to
+  `hidden_size`: a kernel = stride patch embedding, the tokeniser of ViT / VideoMAE / ClimaX / Prithvi-WxC, written
+  as patchify + `nn.Linear` because torch has no Conv4d (a Conv3d cannot cut four axes). Every variable sees every
+  other one in the first projection; space and time are mixed by attention between tokens. The compute is spent in
+  the transformer (the projection is about 6% of the small preset's FLOPs).
+* An optional full-resolution CNN stem (`config.stem_channels`, empty in every preset) runs `Conv3d` blocks over
+  (lev, lat, lon) per time step before the tubelets are cut (periodic longitude padding). It was the v1 design; it
+  cost 5x the FLOPs of a step and reached a worse held-out reconstruction in the same wall time (benchmarks/
+  RESULTS.md); it stays so v1 checkpoints load.
 
 Tokens get fixed 4-D sin-cos position embeddings (one block of frequencies per axis), so any grid the config names
 works without learned tables. The encoder is a stack of transformers' `ViTLayer`s built from this model's own
@@ -17,15 +21,16 @@ config (it carries the ViTConfig field names), so attention goes through transfo
 follows `model.config._attn_implementation` (sdpa / eager / flash); `ViTLayer` is already a
 `GradientCheckpointingLayer`.
 
-Objective (MAE/SimMIM-style masked reconstruction): a `mask_ratio` fraction of the tokens of each sample is chosen
-at random. The masked tubelets are zeroed in the (normalised) input before the stem, so the stem's receptive field
-cannot leak them into visible tokens, and their tokens are replaced by a learned mask token. A linear head maps every
-encoder output token back to its `vars x tubelet` voxels (SimMIM's linear decoder). The reconstruction loss is the
-MSE over masked tubelets only (over all tubelets when nothing is masked). The physics term (see
-`physics_datacube`) is computed on the whole reconstruction after denormalisation to physical units, so its gradient
-flows through the prediction into the head, encoder and stem.
+Objective (SimMIM-style masked reconstruction): a `mask_ratio` fraction of the tokens of each sample is chosen at
+random and replaced by a learned mask token (a token depends on its own tubelet only, so nothing of a masked tubelet
+reaches the encoder; with a stem, masked tubelets are also zeroed before it so its receptive field cannot leak them).
+A linear head maps every encoder output token back to its `vars x tubelet` voxels. The reconstruction loss is the
+MSE over masked tubelets only (over all tubelets when nothing is masked). The physics term (see `physics_datacube`)
+is computed on the whole reconstruction after denormalisation to physical units, so its gradient flows through the
+prediction into the head, the encoder and the patch embedding.
 
-`cube_embedding` is the mean of the final hidden states over visible tokens; `embed()` computes it without masking.
+`cube_embedding` is the mean of the final hidden states over visible tokens, so one masked pass gives both the
+auxiliary losses and an embedding (the multimodal model uses this); `embed()` computes it without masking.
 """
 
 from __future__ import annotations
@@ -171,27 +176,34 @@ class AstroDatacubeStem(nn.Module):
 
 
 class AstroDatacubeEmbeddings(nn.Module):
-    """Stem, tubelet projection, mask token and 4-D sin-cos position embeddings: cube -> `[B, N, hidden]`."""
+    """Tubelet projection (optionally of CNN-stem features), mask token and 4-D sin-cos positions: `[B, N, hidden]`."""
 
     def __init__(self, config: AstroDatacubeConfig):
         super().__init__()
         self.config = config
-        self.stem = AstroDatacubeStem(config)
+        self.stem = AstroDatacubeStem(config) if config.stem_channels else None
+        channels = self.stem.out_channels if self.stem is not None else config.num_variables
         patch_voxels = config.patch_time * config.patch_lev * config.patch_lat * config.patch_lon
-        self.projection = nn.Linear(self.stem.out_channels * patch_voxels, config.hidden_size)
+        self.projection = nn.Linear(channels * patch_voxels, config.hidden_size)
         self.mask_token = nn.Parameter(torch.zeros(1, 1, config.hidden_size))
         self.dropout = nn.Dropout(config.hidden_dropout_prob)
 
-    def forward(self, cube: torch.Tensor, patch_mask: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, cube: torch.Tensor, patch_mask: torch.Tensor | None = None, patches: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """`patches` may pass `patchify(cube)` when the caller has it already (no stem: it is the projection input)."""
         cfg = self.config
-        if patch_mask is not None:
-            # Zero masked tubelets before the stem so its receptive field cannot leak them into visible tokens.
-            voxels = patch_mask[..., None].expand(
-                -1, -1, cfg.patch_time * cfg.patch_lev * cfg.patch_lat * cfg.patch_lon
-            )
-            voxel_mask = unpatchify(voxels, 1, cfg.token_grid, cfg.patch_shape)
-            cube = cube.masked_fill(voxel_mask, 0.0)
-        tokens = self.projection(patchify(self.stem(cube), cfg.patch_shape))
+        if self.stem is None:
+            tokens = self.projection(patches if patches is not None else patchify(cube, cfg.patch_shape))
+        else:
+            if patch_mask is not None:
+                # Zero masked tubelets before the stem so its receptive field cannot leak them into visible tokens.
+                voxels = patch_mask[..., None].expand(
+                    -1, -1, cfg.patch_time * cfg.patch_lev * cfg.patch_lat * cfg.patch_lon
+                )
+                voxel_mask = unpatchify(voxels, 1, cfg.token_grid, cfg.patch_shape)
+                cube = cube.masked_fill(voxel_mask, 0.0)
+            tokens = self.projection(patchify(self.stem(cube), cfg.patch_shape))
         if patch_mask is not None:
             tokens = torch.where(patch_mask[..., None], self.mask_token.to(tokens.dtype), tokens)
         tokens = tokens + sincos_position_embedding(cfg.token_grid, cfg.hidden_size, tokens.device, tokens.dtype)
@@ -269,11 +281,16 @@ class AstroDatacubeModel(AstroDatacubePreTrainedModel):
 
     # -- building blocks ----------
     def _encode(
-        self, climate_cube: torch.Tensor, patch_mask: torch.Tensor | None, output_hidden_states: bool = False, **kwargs
+        self,
+        climate_cube: torch.Tensor,
+        patch_mask: torch.Tensor | None,
+        output_hidden_states: bool = False,
+        patches: torch.Tensor | None = None,
+        **kwargs,
     ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...] | None]:
         """Embeddings + ViT layers + final LayerNorm: `[B, N, hidden]`, plus (when asked) the embeddings and every
         layer's output before the final LayerNorm."""
-        hidden_states = self.embeddings(climate_cube, patch_mask)
+        hidden_states = self.embeddings(climate_cube, patch_mask, patches)
         all_hidden: tuple[torch.Tensor, ...] | None = (hidden_states,) if output_hidden_states else None
         for layer in self.layers:
             hidden_states = layer(hidden_states, None, **kwargs)
@@ -333,13 +350,14 @@ class AstroDatacubeModel(AstroDatacubePreTrainedModel):
             output_hidden_states if output_hidden_states is not None else cfg.output_hidden_states
         )
 
-        hidden_states, all_hidden = self._encode(climate_cube, patch_mask, output_hidden_states, **kwargs)
+        target_patches = patchify(climate_cube, cfg.patch_shape)
+        hidden_states, all_hidden = self._encode(
+            climate_cube, patch_mask, output_hidden_states, patches=target_patches, **kwargs
+        )
         predicted_patches = self.reconstruction_head(hidden_states)
         reconstruction = unpatchify(predicted_patches, cfg.num_variables, cfg.token_grid, cfg.patch_shape)
 
-        reconstruction_loss = masked_reconstruction_loss(
-            predicted_patches.float(), patchify(climate_cube, cfg.patch_shape).float(), patch_mask
-        )
+        reconstruction_loss = masked_reconstruction_loss(predicted_patches.float(), target_patches.float(), patch_mask)
         physics_loss = self.physics_loss(reconstruction)
         loss = cfg.reconstruction_loss_weight * reconstruction_loss + cfg.physics_loss_weight * physics_loss
 

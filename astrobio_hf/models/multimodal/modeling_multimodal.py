@@ -16,6 +16,10 @@ classification (cross-entropy of habitability + hz_class on labelled samples; -1
 physics (the cube's physics term + the graph's elemental-balance constraint), consistency (cross-modal InfoNCE:
 each modality embedding must pick out the mean of the same planet's other modalities among the batch), and
 language_modeling (the LLM head's next-token loss). Every component is returned separately.
+
+The climate encoder runs once per step: in training one masked pass yields the cube embedding (mean over the visible
+tokens) and the masked-reconstruction and physics terms; in eval the pass is unmasked (deterministic predictions;
+the reconstruction term is then over all tubelets). With `auxiliary_losses=False` only `embed()` runs (no head).
 """
 
 from __future__ import annotations
@@ -278,11 +282,16 @@ class AstroMultimodalModel(AstroMultimodalPreTrainedModel):
         present[:, 3] = here
         if bool(here.any()):
             cubes = climate_cube[here].to(dtype)
-            embeddings[here, 3] = self.climate_proj(self.climate_encoder.embed(cubes))
             if cfg.auxiliary_losses:
-                cube_out = self.climate_encoder(climate_cube=cubes)
+                # One encoder pass gives the embedding and the auxiliary losses: masked in training (the embedding is
+                # the mean over visible tokens), unmasked in eval so predictions do not depend on a random mask.
+                cube_out = self.climate_encoder(climate_cube=cubes, mask_ratio=None if self.training else 0.0)
+                cube_embedding = cube_out.cube_embedding
                 reconstruction.append(cube_out.reconstruction_loss)
                 physics.append(cube_out.physics_loss)
+            else:
+                cube_embedding = self.climate_encoder.embed(cubes)
+            embeddings[here, 3] = self.climate_proj(cube_embedding)
 
         here = self._presence(graph, graph_mask, batch_size, device, "graph")
         present[:, 4] = here
