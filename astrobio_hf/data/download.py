@@ -34,8 +34,8 @@ from pathlib import Path
 
 import requests
 
-from . import answer_checks
 from ..progress import Progress, human_bytes, report
+from . import answer_checks
 
 logger = logging.getLogger(__name__)
 

@@ -56,8 +56,8 @@ def _full_params(model) -> dict[str, torch.Tensor]:
 
 def _sharded_model_and_optimizer(seed: int):
     from torch.distributed.fsdp import fully_shard
-
     from transformers.models.llama.modeling_llama import LlamaDecoderLayer
+
     from astrobio_hf.training.optimizers import create_optimizer
 
     model = build_tiny_model(seed)

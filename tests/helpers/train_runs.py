@@ -47,3 +47,18 @@ def final_weights(output: Path) -> dict:
 def logged_losses(output: Path) -> list[float]:
     state = json.loads((output / "trainer_state.json").read_text())
     return [h["loss"] for h in state["log_history"] if "loss" in h]
+
+
+def assert_two_process_training(dataset: Path, output: Path, launcher: list[str], steps: int) -> None:
+    """Train the tiny multimodal model for `steps` under `launcher`; check both ranks joined (gloo, MULTI_CPU), every
+    step was logged and the loss fell."""
+    result = run_train(train_args(dataset, output, max_steps=steps, save_steps=steps, per_device_train_batch_size=4,
+                                  config_overrides=json.dumps({"dropout": 0.0, "auxiliary_losses": False})),
+                       launcher=launcher)
+    assert result.returncode == 0, result.stderr[-4000:]
+    info = json.loads((output / "run_info.json").read_text())
+    assert info["num_processes"] == 2
+    assert info["distributed_type"] == "MULTI_CPU"
+    losses = logged_losses(output)
+    assert len(losses) == steps
+    assert sum(losses[-3:]) / 3 < sum(losses[:3]) / 3, losses

@@ -3,7 +3,6 @@ multi-node FSDP2 config (with the SLURM script's overrides) turns into the right
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +11,7 @@ from accelerate.commands.launch import _validate_launch_command, launch_command_
 from accelerate.utils.launch import prepare_multi_gpu_env
 
 from tests.helpers.multimodal_rows import write_dataset
-from tests.helpers.train_runs import REPO, logged_losses, run_train, train_args
+from tests.helpers.train_runs import REPO, assert_two_process_training
 
 TORCHRUN = str(Path(sys.executable).with_name("torchrun"))
 CONFIGS = REPO / "accelerate_configs"
@@ -22,16 +21,7 @@ def test_torchrun_two_processes_train_through_train_py(tmp_path):
     dataset = write_dataset(tmp_path / "data", n_train=32, n_eval=8)
     output = tmp_path / "run"
     launcher = [TORCHRUN, "--standalone", "--nnodes", "1", "--nproc_per_node", "2"]
-    result = run_train(train_args(dataset, output, max_steps=10, save_steps=10, per_device_train_batch_size=4,
-                                  config_overrides=json.dumps({"dropout": 0.0, "auxiliary_losses": False})),
-                       launcher=launcher)
-    assert result.returncode == 0, result.stderr[-4000:]
-    info = json.loads((output / "run_info.json").read_text())
-    assert info["num_processes"] == 2
-    assert info["distributed_type"] == "MULTI_CPU"
-    losses = logged_losses(output)
-    assert len(losses) == 10
-    assert sum(losses[-3:]) / 3 < sum(losses[:3]) / 3, losses
+    assert_two_process_training(dataset, output, launcher, steps=10)
 
 
 def test_multi_node_config_gives_torchrun_arguments_for_any_node(monkeypatch):
