@@ -163,10 +163,11 @@ def import_probe(blocked: tuple[str, ...]) -> dict:
     found = json.loads(lines[-1][len("PROBE"):])
     loaded = dict(found["ours"])
     foreign = foreign_imports([Path(f) for f in loaded.values()], allowed_wheels=tuple(w.name for w in WHEELS))
-    # astrobio_hf.data.graph_schema is a constants module (the graph VAE's node-feature layout); nothing else of
-    # the data side (datasets, pyarrow builders) may load on the GPU host
-    data_side = [m for m in loaded if m.startswith("astrobio_hf.data")
-                 and m not in ("astrobio_hf.data", "astrobio_hf.data.graph_schema")]
+    # numpy-only modules of the data side may load (graph_schema: the graph VAE's node-feature layout;
+    # planet_features: the planet_params transforms the processor registered with AutoProcessor uses); nothing
+    # else of it (datasets, pyarrow builders) may load on the GPU host
+    numpy_only = ("astrobio_hf.data", "astrobio_hf.data.graph_schema", "astrobio_hf.data.planet_features")
+    data_side = [m for m in loaded if m.startswith("astrobio_hf.data") and m not in numpy_only]
     problems = [f"import-time imports not in the GPU image: {foreign['module']}"] if foreign["module"] else []
     if data_side:
         problems.append(f"the checks import the data side: {data_side}")
