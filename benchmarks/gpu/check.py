@@ -26,7 +26,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from benchmarks.gpu._common import REPO, device_info, versions, write_json  # noqa: E402
-from benchmarks.gpu.image import BLOCKED, WHEELS, fetch_wheels, foreign_imports, wheel_plan  # noqa: E402
+from benchmarks.gpu.image import (  # noqa: E402
+    BLOCKED,
+    NUMPY_ONLY_DATA_MODULES,
+    WHEELS,
+    fetch_wheels,
+    foreign_imports,
+    wheel_plan,
+)
 
 HERE = Path(__file__).resolve().parent
 # (name, script, seconds allotted). The sum stays under the budget; measured on the GPU host they should take far
@@ -163,11 +170,8 @@ def import_probe(blocked: tuple[str, ...]) -> dict:
     found = json.loads(lines[-1][len("PROBE"):])
     loaded = dict(found["ours"])
     foreign = foreign_imports([Path(f) for f in loaded.values()], allowed_wheels=tuple(w.name for w in WHEELS))
-    # numpy-only modules of the data side may load (graph_schema: the graph VAE's node-feature layout;
-    # planet_features: the planet_params transforms the processor registered with AutoProcessor uses); nothing
-    # else of it (datasets, pyarrow builders) may load on the GPU host
-    numpy_only = ("astrobio_hf.data", "astrobio_hf.data.graph_schema", "astrobio_hf.data.planet_features")
-    data_side = [m for m in loaded if m.startswith("astrobio_hf.data") and m not in numpy_only]
+    # only the numpy-only modules of the data side may load on the GPU host (not datasets or the pyarrow builders)
+    data_side = [m for m in loaded if m.startswith("astrobio_hf.data") and m not in NUMPY_ONLY_DATA_MODULES]
     problems = [f"import-time imports not in the GPU image: {foreign['module']}"] if foreign["module"] else []
     if data_side:
         problems.append(f"the checks import the data side: {data_side}")

@@ -52,6 +52,11 @@ zipp
 # Import names the image lacks and no check may need unless its wheel is carried. pyarrow is in the image but
 # `datasets` (and with it astrobio_hf.data's builders) is not: the checks never import the data side.
 BLOCKED = ("datasets", "bitsandbytes", "flash_attn", "torchao")
+# The numpy-only modules of astrobio_hf.data that may load there: the graph VAE's node-feature layout, and the
+# planet_params transforms of the processor that `astrobio_hf.models` registers with AutoProcessor.
+#: Packages the image lacks that repository code imports only inside functions the checks never call (name -> why).
+LAZY_OFF_GPU_PATH = {"astropy": "the processor's astropy Quantity/Table/TimeSeries inputs (predict), not the checks"}
+NUMPY_ONLY_DATA_MODULES = ("astrobio_hf.data", "astrobio_hf.data.graph_schema", "astrobio_hf.data.planet_features")
 
 
 @dataclass(frozen=True)
@@ -202,5 +207,5 @@ def foreign_imports(files: list[Path], allowed_wheels: tuple[str, ...] = ()) -> 
     return foreign
 
 
-__all__ = ["BLOCKED", "IMAGE_PACKAGES", "NOT_CARRIED", "WHEELS", "WHEEL_DIR", "TRAVEL_LIMIT_BYTES", "HideModules",
+__all__ = ["BLOCKED", "LAZY_OFF_GPU_PATH", "NUMPY_ONLY_DATA_MODULES", "IMAGE_PACKAGES", "NOT_CARRIED", "WHEELS", "WHEEL_DIR", "TRAVEL_LIMIT_BYTES", "HideModules",
            "fetch_wheels", "foreign_imports", "imported_names", "install_blocker", "travelling_bytes", "wheel_plan"]

@@ -11,7 +11,7 @@ from tests.helpers.train_runs import REPO, train_env
 
 PROBE = textwrap.dedent("""
     import importlib.util, sys
-    from benchmarks.gpu.image import install_blocker
+    from benchmarks.gpu.image import NUMPY_ONLY_DATA_MODULES, install_blocker
     install_blocker(("datasets", "bitsandbytes", "flash_attn", "torchao"))
     for name in ("datasets", "bitsandbytes", "flash_attn", "torchao"):
         assert importlib.util.find_spec(name) is None, name
@@ -52,7 +52,7 @@ PROBE = textwrap.dedent("""
             raise AssertionError(f"{name} built without {needs}")
     assert plan_for(preset="astro-llm-tiny", strategy="single").device_total > 0
     loaded = sorted(m for m in sys.modules if m.split(".")[0] in ("datasets", "bitsandbytes", "torchao")
-                    or (m.startswith("astrobio_hf.data.") and m != "astrobio_hf.data.graph_schema"))
+                    or (m.startswith("astrobio_hf.data.") and m not in NUMPY_ONLY_DATA_MODULES))
     print("LOADED", loaded)
 """)
 
