@@ -30,16 +30,17 @@ from benchmarks._common import interleaved, matmul_peak, median, write_section  
 SECTION = "LLM training throughput: AstroLLM vs LlamaForCausalLM"
 
 
-def build_pair(preset: str):
-    """An AstroLLMForCausalLM and a LlamaForCausalLM with the same config and the same weights."""
+def build_pair(preset: str, device: str = "cpu"):
+    """An AstroLLMForCausalLM and a LlamaForCausalLM with the same config and the same weights, on `device`."""
     from transformers import LlamaConfig, LlamaForCausalLM
 
     from astrobio_hf.models import AstroLLMForCausalLM
     from astrobio_hf.models.presets import build_config, get_preset
 
     torch.manual_seed(0)
-    astro = AstroLLMForCausalLM(build_config(preset, attn_implementation="sdpa"))
-    llama = LlamaForCausalLM(LlamaConfig(**get_preset(preset).config_kwargs, attn_implementation="sdpa"))
+    with torch.device(device):
+        astro = AstroLLMForCausalLM(build_config(preset, attn_implementation="sdpa"))
+        llama = LlamaForCausalLM(LlamaConfig(**get_preset(preset).config_kwargs, attn_implementation="sdpa"))
     llama.load_state_dict(astro.state_dict(), strict=True)
     for model in (astro, llama):
         if model.config._attn_implementation != "sdpa":

@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from benchmarks._common import interleaved, median  # noqa: E402
-from benchmarks.bench_llm_throughput import flops_per_step  # noqa: E402
+from benchmarks.bench_llm_throughput import build_pair, flops_per_step  # noqa: E402
 from benchmarks.gpu._common import bf16_matmul_peak, main_for, synchronize  # noqa: E402
 
 NAME = "throughput"
@@ -49,25 +49,6 @@ def plan(smoke: bool) -> dict:
         params = sum(p.numel() for p in AstroLLMForCausalLM(config).parameters())
     return {**s, "parameters": params, "tokens_per_step": s["batch"] * s["seq"],
             "flops_per_step": flops_per_step(config, s["batch"], s["seq"], params), "min_ratio": MIN_RATIO}
-
-
-def build_pair(preset: str, device: str):
-    """AstroLLMForCausalLM and LlamaForCausalLM with one config and the same weights, on `device`, in train mode."""
-    import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    from astrobio_hf.models import AstroLLMForCausalLM
-    from astrobio_hf.models.presets import build_config, get_preset
-
-    torch.manual_seed(0)
-    with torch.device(device):
-        astro = AstroLLMForCausalLM(build_config(preset, attn_implementation="sdpa"))
-        llama = LlamaForCausalLM(LlamaConfig(**get_preset(preset).config_kwargs, attn_implementation="sdpa"))
-    llama.load_state_dict(astro.state_dict(), strict=True)
-    for model in (astro, llama):
-        if model.config._attn_implementation != "sdpa":
-            raise RuntimeError(f"{type(model).__name__} uses {model.config._attn_implementation}, expected sdpa")
-    return astro.train(), llama.train()
 
 
 def train_step_fn(model, batch: int, seq: int, device: str):

@@ -30,7 +30,8 @@ from __future__ import annotations
 import json
 import re
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -508,36 +509,44 @@ def _mask_default_fill(da: xr.DataArray, raw: xr.DataArray) -> xr.DataArray:
     return da.where(np.abs(da) < NETCDF_DEFAULT_FILL * 0.99)
 
 
-def _open_dataset(path: Path) -> xr.Dataset:
-    """Open a NetCDF file with xarray's netCDF4 engine; unreadable files raise ClimateCubeError."""
-    if not path.is_file():
-        raise FileNotFoundError(f"climate file not found: {path}")
-    _check_classic_not_truncated(path)
-    try:
-        with warnings.catch_warnings():
-            # Packed int16 files (ERA-Interim) declare a NaN _FillValue an int16 can never hold; xarray
-            # drops it and warns. Dropping it is right, so that one warning is not passed on.
-            warnings.filterwarnings("ignore", message=".*non-conforming '_FillValue'", category=SerializationWarning)
-            return xr.open_dataset(path, engine="netcdf4")
-    except (OSError, RuntimeError, ValueError) as exc:
-        raise ClimateCubeError(f"{path}: cannot read NetCDF file (truncated or corrupt?): {exc}") from exc
-
-
 def _units_of(ds: xr.Dataset, variable: str) -> str:
     attrs = {**ds[variable].encoding, **ds[variable].attrs}
     return str(attrs.get("units", ""))
 
 
-def _open_datasets(paths: list[Path]) -> xr.Dataset:
-    """Several NetCDF files as one dataset (xarray's ``open_mfdataset``): CMIP6 writes one variable, and one
-    time span, per file; the files must agree on their shared coordinates (the error says which do not)."""
+def _check_readable(paths: Iterable[Path]) -> None:
+    """Each file exists and, if it is classic NetCDF, is not cut short (named in the error)."""
     for path in paths:
         if not path.is_file():
             raise FileNotFoundError(f"climate file not found: {path}")
         _check_classic_not_truncated(path)
+
+
+@contextmanager
+def _quiet_fill_value_warning() -> Iterator[None]:
+    """xarray's warning about a non-conforming ``_FillValue`` is not passed on: packed int16 files (ERA-Interim)
+    declare a NaN _FillValue an int16 can never hold, and xarray rightly drops it."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*non-conforming '_FillValue'", category=SerializationWarning)
+        yield
+
+
+def _open_dataset(path: Path) -> xr.Dataset:
+    """Open a NetCDF file with xarray's netCDF4 engine; unreadable files raise ClimateCubeError."""
+    _check_readable([path])
     try:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=".*non-conforming '_FillValue'", category=SerializationWarning)
+        with _quiet_fill_value_warning():
+            return xr.open_dataset(path, engine="netcdf4")
+    except (OSError, RuntimeError, ValueError) as exc:
+        raise ClimateCubeError(f"{path}: cannot read NetCDF file (truncated or corrupt?): {exc}") from exc
+
+
+def _open_datasets(paths: list[Path]) -> xr.Dataset:
+    """Several NetCDF files as one dataset (xarray's ``open_mfdataset``): CMIP6 writes one variable, and one
+    time span, per file; the files must agree on their shared coordinates (the error says which do not)."""
+    _check_readable(paths)
+    try:
+        with _quiet_fill_value_warning():
             return xr.open_mfdataset([str(p) for p in paths], engine="netcdf4", combine="by_coords",
                                      data_vars="minimal", coords="minimal", compat="override", join="exact",
                                      combine_attrs="drop_conflicts")
