@@ -51,6 +51,45 @@ INPUTS: dict[str, tuple[str, list[str] | None]] = {
 }
 
 
+# --------------------------------------------------------------------------- the raw-read floor
+
+
+def floor_nasa(files: list[Path], columns: list[str], out: Path) -> int:
+    """pandas read of each PSCompPars export (comment lines skipped) + a pyarrow write of the same columns."""
+    import pandas as pd
+    import pyarrow as pa
+
+    rows = 0
+    for i, path in enumerate(files):
+        frame = pd.read_csv(path, comment="#", usecols=lambda name: name in columns, low_memory=False)
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        with pa.OSFile(str(out / f"floor-{i}.arrow"), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+            writer.write_table(table)
+        rows += table.num_rows
+    return rows
+
+
+def floor_light_curve(files: list[Path], columns: list[str], out: Path) -> int:
+    """astropy read of each LIGHTCURVE BinTable + a pyarrow write of the same columns."""
+    import numpy as np
+    import pyarrow as pa
+    from astropy.table import Table
+
+    rows = 0
+    for i, path in enumerate(files):
+        data = Table.read(path, hdu=1, format="fits", unit_parse_strict="silent")
+        table = pa.table({name.lower(): np.asarray(data[name]).astype(data[name].dtype.newbyteorder("="))
+                          for name in data.colnames if name.lower() in columns})
+        with pa.OSFile(str(out / f"floor-{i}.arrow"), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+            writer.write_table(table)
+        rows += table.num_rows
+    return rows
+
+
+#: Sources timed against the raw-read floor (issue 12): the reader of the same files and a pyarrow write.
+FLOORS = {"nasa_exoplanet_archive": floor_nasa, "tess_mast": floor_light_curve, "kepler_k2_mast": floor_light_curve}
+
+
 # --------------------------------------------------------------------------- worker (one process per phase)
 
 
@@ -71,9 +110,17 @@ def worker(sources: list[str], real: Path, cache_root: Path) -> list[dict]:
         start = time.perf_counter()
         result = prepare_source(key, data_dir=data_dir, cache_dir=cache_root / key, **kwargs)
         seconds = time.perf_counter() - start
-        inputs = get_builder(key, cache_dir=str(cache_root / key), data_dir=data_dir, **kwargs).local_files
-        out.append({"source": key, "rows": result.rows, "seconds": seconds, "from_cache": result.from_cache,
-                    "files": len(inputs), "bytes": sum(os.path.getsize(f) for f in inputs)})
+        builder = get_builder(key, cache_dir=str(cache_root / key), data_dir=data_dir, **kwargs)
+        inputs = builder.local_files
+        row = {"source": key, "rows": result.rows, "seconds": seconds, "from_cache": result.from_cache,
+               "files": len(inputs), "bytes": sum(os.path.getsize(f) for f in inputs)}
+        if key in FLOORS and not result.from_cache:  # same process, right after the cold prepare
+            floor_dir = cache_root / f"{key}-floor"
+            floor_dir.mkdir(exist_ok=True)
+            start = time.perf_counter()
+            FLOORS[key]([Path(f) for f in inputs], list(builder.data_features()), floor_dir)
+            row["floor_seconds"] = time.perf_counter() - start
+        out.append(row)
     return out
 
 
@@ -93,6 +140,7 @@ def run_worker(sources: list[str], real: Path, cache_root: Path) -> list[dict]:
 
 def measure(sources: list[str], real: Path, repeats: int) -> list[dict]:
     """Cold then warm phase per repeat; medians per source."""
+    floor: dict[str, list[float]] = {k: [] for k in sources}
     cold: dict[str, list[float]] = {k: [] for k in sources}
     warm: dict[str, list[float]] = {k: [] for k in sources}
     info: dict[str, dict] = {}
@@ -108,23 +156,34 @@ def measure(sources: list[str], real: Path, repeats: int) -> list[dict]:
                         raise SystemExit(f"{key}: {phase} prepare gave {row['rows']} rows, not {info[key]['rows']}")
                     info[key] = {k: row[k] for k in ("rows", "files", "bytes")}
                     store[key].append(row["seconds"])
+                    if "floor_seconds" in row:
+                        floor[key].append(row["floor_seconds"])
                 print(f"repeat {repeat + 1}/{repeats}: {phase} done", file=sys.stderr)
     out = []
     for key in sources:
         c, w = statistics.median(cold[key]), statistics.median(warm[key])
+        ratios = [a / b for a, b in zip(cold[key], floor[key], strict=False)]  # per repeat, same process
         out.append({"source": key, **info[key], "cold_s": c, "warm_s": w, "rows_per_s": info[key]["rows"] / c,
-                    "cold_all": cold[key], "warm_all": warm[key]})
+                    "cold_all": cold[key], "warm_all": warm[key],
+                    "floor_s": statistics.median(floor[key]) if floor[key] else None,
+                    "floor_ratio": statistics.median(ratios) if ratios else None})
     return out
 
 
 def table(results: list[dict], repeats: int) -> str:
     lines = [f"Median of {repeats} repeat(s); seconds of `prepare_source` only (process start and imports excluded).",
              "",
-             "| source | files | input MB | rows | cold s | rows/s (cold) | warm s (new process, cache reused) |",
-             "|---|---:|---:|---:|---:|---:|---:|"]
+             "Floor: the raw read of the same files (pandas for the catalog CSVs, astropy for the light-curve FITS) plus a",
+             "pyarrow write of the same columns, timed in the same process right after the cold prepare; the ratio is the",
+             "median over repeats of cold / floor (target of issue 12: at most 2 for the NASA catalog and the TESS curve).",
+             "",
+             "| source | files | input MB | rows | cold s | rows/s (cold) | warm s (new process, cache reused) "
+             "| floor s | cold / floor |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in results:
+        floor = f"{r['floor_s']:.3f} | {r['floor_ratio']:.2f}" if r.get("floor_s") is not None else "- | -"
         lines.append(f"| {r['source']} | {r['files']} | {r['bytes'] / 1e6:.2f} | {r['rows']} | {r['cold_s']:.3f} | "
-                     f"{r['rows_per_s']:,.0f} | {r['warm_s']:.3f} |")
+                     f"{r['rows_per_s']:,.0f} | {r['warm_s']:.3f} | {floor} |")
     return "\n".join(lines)
 
 

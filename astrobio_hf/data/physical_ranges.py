@@ -236,9 +236,18 @@ def duplicate_rows(table: pa.Table, key: str, ignore: tuple[str, ...] = ()) -> t
     names = [n for n in table.column_names if n not in ignore]
     if key not in names or table.num_rows < 2:
         return keep, repeated
+    # only rows whose key occurs more than once can repeat another row: compare just those in Python
+    keys = table.column(key)
+    counts = pc.value_counts(keys)
+    shared = counts.field("values").filter(pc.greater(counts.field("counts"), 1))
+    candidates = np.flatnonzero(pc.fill_null(pc.is_in(keys, value_set=shared), False).to_numpy(zero_copy_only=False))
+    if not len(candidates):
+        return keep, repeated
+    subset = table.select(names).take(pa.array(candidates))
     seen: set[tuple] = set()
     key_index = names.index(key)
-    for index, row in enumerate(zip(*(table.column(n).to_pylist() for n in names), strict=True)):
+    for index, row in zip(candidates, zip(*(subset.column(n).to_pylist() for n in names), strict=True),
+                          strict=True):
         marker = tuple("nan" if isinstance(v, float) and math.isnan(v) else v for v in row)
         if marker in seen:
             keep[index] = False

@@ -68,7 +68,7 @@ def inspect_file(key: str, path: str | os.PathLike, sample: int = 3, **kwargs: A
         count = 0
         first: list[dict[str, Any]] = []
         columns: list[str] = []
-        for row in builder.parse_file(path.resolve()):
+        for row in builder.iter_rows(path.resolve()):
             if not columns:
                 columns = list(row)
             if len(first) < sample:

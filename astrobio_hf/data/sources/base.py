@@ -38,7 +38,7 @@ import json
 import logging
 import os
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -48,13 +48,15 @@ import pyarrow as pa
 from datasets.builder import Key
 from datasets.data_files import DataFilesDict, DataFilesList
 from datasets.exceptions import DatasetGenerationError
+from datasets.table import table_cast
 from filelock import FileLock, Timeout
 
 from ...progress import report
 from ..download import BadAnswerError, HttpClient, Secrets, join_url, redact_url, request_fingerprint, resolve_base_url
 from ..physical_ranges import check_table
 from .errors import SourceFormatError
-from .tabular import Column, units_text
+from .file_parts import FileParts, FileRecord
+from .tabular import Column, rows, units_text
 
 logger = logging.getLogger(__name__)
 
@@ -101,7 +103,7 @@ class DownloadRequest:
     release: str = ""
 
 
-class ArchiveBuilder(datasets.GeneratorBasedBuilder):
+class ArchiveBuilder(datasets.ArrowBasedBuilder):
     """Base of the 13 source builders: local vs download mode, provenance, errors, skip reports."""
 
     BUILDER_CONFIG_CLASS = ArchiveBuilderConfig
@@ -115,6 +117,8 @@ class ArchiveBuilder(datasets.GeneratorBasedBuilder):
     LICENSE: ClassVar[str] = ""
     #: Polite minimum seconds between two requests to the archive's host.
     MIN_INTERVAL_S: ClassVar[float] = 0.5
+    #: Rows gathered into one Arrow table when :meth:`parse_file` yields row dicts.
+    ROWS_PER_BATCH: ClassVar[int] = 4096
 
     def __init__(self, *args: Any, data_dir: str | os.PathLike | None = None,
                  data_files: str | os.PathLike | list | None = None, request_timeout_s: float | None = None,
@@ -148,6 +152,7 @@ class ArchiveBuilder(datasets.GeneratorBasedBuilder):
         self._file_units: dict[str, dict[str, str]] = {}
         self._file_release: dict[str, str] = {}
         self._file_quality: dict[str, dict[str, Any]] = {}
+        self._prepare_files: list[str] = []
         super().__init__(*args, data_dir=data_dir, **kwargs)
 
     # ------------------------------------------------------------------ hooks for sources
@@ -160,8 +165,9 @@ class ArchiveBuilder(datasets.GeneratorBasedBuilder):
         """Typed features of the data columns (default: from :meth:`columns`)."""
         return {c.name: datasets.Value(c.dtype) for c in self.columns()}
 
-    def parse_file(self, path: Path) -> Iterator[dict[str, Any]]:
-        """Rows of one native file (without provenance); raise :class:`SourceFormatError` on bad input."""
+    def parse_file(self, path: Path) -> Iterator[dict[str, Any] | pa.Table]:
+        """Rows of one native file (without provenance) as Arrow tables (columnar formats) or row dicts;
+        raise :class:`SourceFormatError` on bad input."""
         raise NotImplementedError
 
     def download_requests(self) -> list[DownloadRequest]:
@@ -217,6 +223,21 @@ class ArchiveBuilder(datasets.GeneratorBasedBuilder):
     def declared_release(self, path: str | Path) -> str:
         """Release/date a parsed file declared (after :meth:`parse_file` ran on it)."""
         return self._file_release.get(str(path), "")
+
+    def complete_table(self, table: pa.Table, **constants: Any) -> pa.Table:
+        """``table`` with the data columns it lacks added: ``constants[name]`` repeated, else all null.
+
+        For columnar parsers whose format has no value for some columns (a catalog row has no spectrum).
+        """
+        schema = datasets.Features(self.data_features()).arrow_schema
+        n = table.num_rows
+        for name in schema.names:
+            if name not in table.column_names:
+                value = constants.get(name)
+                column = pa.nulls(n, schema.field(name).type) if value is None else \
+                    pa.repeat(pa.scalar(value, schema.field(name).type), n)
+                table = table.append_column(name, column)
+        return table
 
     def error(self, path: str | Path, location: str, message: str) -> SourceFormatError:
         """A :class:`SourceFormatError` for this source (``raise self.error(...)``)."""
@@ -293,7 +314,7 @@ class ArchiveBuilder(datasets.GeneratorBasedBuilder):
         that :meth:`HttpClient.download` throws the answer away instead of caching it.
         """
         try:
-            count = sum(1 for _ in self.parse_file(path))
+            count = sum(table.num_rows for table in self.iter_tables(path))
         finally:  # the staging path must not leak into the report
             self._file_units.pop(str(path), None)
             self._file_release.pop(str(path), None)
@@ -343,57 +364,177 @@ class ArchiveBuilder(datasets.GeneratorBasedBuilder):
             download_dir = Path(root) / "astrobio" / self.SOURCE
             pairs = self.fetch(self.http_client(), download_dir, force=dl_manager.download_config.force_download)
             self._downloaded = {str(p) for p, _ in pairs}
-        return [datasets.SplitGenerator(name=datasets.Split.TRAIN, gen_kwargs={"files": pairs})]
+        self._prepare_files = [p for p, _ in pairs]
+        # one list entry per file: datasets hands contiguous slices of it to the num_proc workers
+        listed = [(index, path, release) for index, (path, release) in enumerate(pairs)]
+        return [datasets.SplitGenerator(name=datasets.Split.TRAIN,
+                                        gen_kwargs={"files": listed, "n_files": len(listed),
+                                                    "parts_dir": self._parts_dir})]
+
+    @property
+    def _parts_dir(self) -> str:
+        """Where the per-file parts of a prepare in progress live (:mod:`.file_parts`)."""
+        return self._cache_dir + ".parts"
 
     def _display_name(self, path: str) -> str:
         if self._data_root and Path(path).is_relative_to(self._data_root):
             return Path(path).relative_to(self._data_root).as_posix()
         return Path(path).name
 
-    def _generate_examples(self, files: list[tuple[str, str]]) -> Iterator[tuple[Key, dict[str, Any]]]:
-        skip = self.config.on_bad_file == "skip"
-        data_names = list(self.data_features())
-        produced = 0
-        for file_index, (path, release) in enumerate(files):
-            rows = self._invalidating(path, self.parse_file(Path(path)))
-            if skip:  # buffer the file so a late error does not leave half of it in the dataset
-                try:
-                    rows = list(rows)
-                except SourceFormatError as exc:
-                    self._skipped.append({"file": path, "error": str(exc)})
-                    logger.warning("skipping bad file: %s", exc)
-                    continue
-            display = self._display_name(path)
-            row_index = -1
-            for row_index, row in enumerate(rows):
-                missing = [n for n in data_names if n not in row]
-                if missing:
-                    raise self.error(path, f"row {row_index + 1}", f"parser produced no value for {missing}")
-                row["source"] = self.SOURCE
-                row["release"] = self._file_release.get(path) or release
-                row["file"] = display
-                produced += 1
-                yield Key(file_index, row_index), row
-            report(f"{self.SOURCE}: file {file_index + 1}/{len(files)} {display}: {row_index + 1} rows")
-        if not produced:  # datasets would only say "Instruction train corresponds to no data"
-            names = ", ".join(self._display_name(p) for p, _ in files[:3]) + (" ..." if len(files) > 3 else "")
-            what = "every file was skipped as bad" if files and len(self._skipped) == len(files) else \
-                "the file(s) hold no data rows (a header only?)"
-            raise SourceFormatError(self.SOURCE, names or "(no file)", "", f"no rows to prepare: {what}")
+    def iter_tables(self, path: str | Path) -> Iterator[pa.Table]:
+        """The data rows of one native file as Arrow tables (no provenance columns), in batches.
 
-    def _invalidating(self, path: str, rows: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-        """``rows``, deleting the saved answer ``path`` if it fails to parse (the next run fetches it anew)."""
+        :meth:`parse_file` may yield tables (columnar formats: no Python object per value) or row dicts,
+        which are gathered into tables of :attr:`ROWS_PER_BATCH` rows here. Each table is checked to
+        hold exactly the data columns and is cast to the declared features.
+        """
+        path = str(path)
+        data_names = list(self.data_features())
+        schema = datasets.Features(self.data_features()).arrow_schema
+        pending: list[dict[str, Any]] = []
+        seen = 0
+
+        def flush() -> pa.Table:
+            try:
+                table = pa.Table.from_pylist(pending, schema=schema)
+            except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError) as exc:
+                raise self.error(path, f"rows {seen - len(pending) + 1}-{seen}",
+                                 f"values do not fit the declared column types: {exc}") from None
+            pending.clear()
+            return table
+
+        for item in self.parse_file(Path(path)):
+            if isinstance(item, dict):
+                missing = [n for n in data_names if n not in item]
+                if missing:
+                    raise self.error(path, f"row {seen + 1}", f"parser produced no value for {missing}")
+                pending.append(item)
+                seen += 1
+                if len(pending) >= self.ROWS_PER_BATCH:
+                    yield flush()
+                continue
+            if pending:
+                yield flush()
+            table = pa.Table.from_batches([item]) if isinstance(item, pa.RecordBatch) else item
+            missing = [n for n in data_names if n not in table.column_names]
+            extra = [n for n in table.column_names if n not in data_names]
+            if missing or extra:
+                raise self.error(path, f"rows {seen + 1}-{seen + table.num_rows}",
+                                 f"parser produced columns that do not match the features: missing {missing}, "
+                                 f"unexpected {extra}")
+            try:
+                cast = table_cast(table.select(data_names), schema)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError, TypeError, ValueError) as exc:
+                raise self.error(path, f"rows {seen + 1}-{seen + table.num_rows}",
+                                 f"values do not fit the declared column types: {exc}") from None
+            seen += table.num_rows
+            yield cast
+        if pending:
+            yield flush()
+
+    def iter_rows(self, path: str | Path) -> Iterator[dict[str, Any]]:
+        """The data rows of one native file as dicts (for ``inspect`` and answer checks; prepare uses tables)."""
+        for table in self.iter_tables(path):
+            yield from rows(table)
+
+    def _generate_tables(self, files: list[tuple[int, str, str]], n_files: int,
+                         parts_dir: str) -> Iterator[tuple[Key, pa.Table]]:
+        """Each file's tables plus the provenance columns; with several files, through :class:`FileParts`.
+
+        Several files: a file is parsed whole into its part first (so a skipped bad file leaves nothing
+        behind, and a rerun after a kill reuses it), then its part is streamed to the writer. One file:
+        its tables go straight to the writer (buffered only with ``on_bad_file="skip"``).
+        """
+        parts = FileParts(parts_dir)
+        skip = self.config.on_bad_file == "skip"
+        schema = datasets.Features(self.data_features()).arrow_schema
+        for file_index, path, release in files:
+            record = parts.record(path) if n_files > 1 else None  # one file: nothing to resume
+            if record is None and n_files > 1:
+                record = self._parse_into_part(parts, path, schema, skip)
+            if record is not None:  # parsed into its part, now or by an earlier run
+                tables: Iterable[pa.Table] = parts.tables(path)
+            else:
+                tables = self._invalidating(path, self.iter_tables(path))
+                if skip:  # buffer the file so a late error does not leave half of it in the dataset
+                    try:
+                        tables = list(tables)
+                    except SourceFormatError as exc:
+                        tables, record = [], self._take_record(path, skipped=str(exc))
+                        parts.save(record)
+            if record is not None and record.skipped:
+                logger.warning("skipping bad file: %s", record.skipped)
+                continue
+            display = self._display_name(path)
+            rows_done = 0
+            for batch_index, table in enumerate(tables):
+                file_release = record.release if record is not None else self._file_release.get(path, "")
+                yield Key(file_index, batch_index), self._with_provenance(table, file_release or release, display)
+                rows_done += table.num_rows
+            if record is None:
+                parts.save(self._take_record(path, rows=rows_done))
+            report(f"{self.SOURCE}: file {file_index + 1}/{n_files} {display}: {rows_done} rows")
+
+    def _parse_into_part(self, parts: FileParts, path: str, schema: pa.Schema, skip: bool) -> FileRecord:
         try:
-            yield from rows
+            rows_done = parts.write_tables(path, self._invalidating(path, self.iter_tables(path)), schema)
+        except SourceFormatError as exc:
+            if not skip:
+                raise
+            record = self._take_record(path, skipped=str(exc))
+        else:
+            record = self._take_record(path, rows=rows_done)
+        parts.save(record)
+        return record
+
+    def _take_record(self, path: str, *, rows: int = 0, skipped: str | None = None) -> FileRecord:
+        """What the parse of ``path`` declared (units, release, quality), moved from the builder into a record."""
+        return FileRecord(file=path, rows=rows, units=self._file_units.pop(path, None) or {},
+                          release=self._file_release.pop(path, None) or "",
+                          quality=self._file_quality.pop(path, None) or {}, skipped=skipped)
+
+    def _with_provenance(self, table: pa.Table, release: str, display: str) -> pa.Table:
+        n = table.num_rows
+        for name, value in (("source", self.SOURCE), ("release", release), ("file", display)):
+            table = table.append_column(name, pa.repeat(pa.scalar(value, pa.string()), n))
+        return table
+
+    def _invalidating(self, path: str, tables: Iterator[pa.Table]) -> Iterator[pa.Table]:
+        """``tables``, deleting the saved answer ``path`` if it fails to parse (the next run fetches it anew)."""
+        try:
+            yield from tables
         except SourceFormatError:
             if path in self._downloaded:
                 Path(path).unlink(missing_ok=True)
                 logger.warning("%s: removed the saved answer %s: it does not parse", self.SOURCE, path)
             raise
 
+    def _prepare_split_single(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
+        # datasets wraps generator errors in DatasetGenerationError; with num_proc > 1 that wrapper is pickled back
+        # from the worker without its __cause__, so our format error is unwrapped here, inside the worker
+        try:
+            yield from super()._prepare_split_single(*args, **kwargs)
+        except DatasetGenerationError as exc:
+            cause = _find_cause(exc, SourceFormatError)
+            if cause is not None:
+                raise cause from None
+            raise
+
     def _download_and_prepare(self, dl_manager, verification_mode, **prepare_splits_kwargs) -> None:
         self._built_here = True  # datasets calls this only when it builds (not when another process did)
         super()._download_and_prepare(dl_manager, verification_mode, **prepare_splits_kwargs)
+        # the records were written by whichever process parsed each file (num_proc workers included)
+        parts = FileParts(self._parts_dir)
+        records = [parts.record(path) or FileRecord(file=path) for path in self._prepare_files]
+        self._skipped = [{"file": r.file, "error": r.skipped} for r in records if r.skipped]
+        self._file_units = {r.file: r.units for r in records if r.units}
+        self._file_release = {r.file: r.release for r in records if r.release}
+        self._file_quality = {r.file: r.quality for r in records if r.quality}
+        if not sum(r.rows for r in records):  # datasets would only say "Instruction train corresponds to no data"
+            names = ", ".join(self._display_name(r.file) for r in records[:3]) + (" ..." if len(records) > 3 else "")
+            what = "every file was skipped as bad" if records and len(self._skipped) == len(records) else \
+                "the file(s) hold no data rows (a header only?)"
+            raise SourceFormatError(self.SOURCE, names or "(no file)", "", f"no rows to prepare: {what}")
         units = {}
         for file_units in self._file_units.values():
             units.update(file_units)
@@ -408,14 +549,16 @@ class ArchiveBuilder(datasets.GeneratorBasedBuilder):
             json.dump(report, fh, indent=1)
 
     def download_and_prepare(self, *args: Any, **kwargs: Any) -> None:
-        """``datasets``' prepare, with our format errors unwrapped so the user sees them directly."""
+        """``datasets``' prepare (``num_proc=N`` parses N shards of the file list at once), with our format
+        errors unwrapped so the user sees them directly; a killed multi-file prepare resumes (:mod:`.file_parts`)."""
         self._remove_stale_incomplete(kwargs.get("output_dir") or self._cache_dir)
         self._built_here = False
         mode = kwargs.get("download_mode")
-        if mode is not None and datasets.DownloadMode(mode) == datasets.DownloadMode.FORCE_REDOWNLOAD \
-                and kwargs.get("verification_mode") is None:
-            # a refetched answer may hold more or fewer rows than the cache it replaces: that is the point
-            kwargs["verification_mode"] = "no_checks"
+        if mode is not None and datasets.DownloadMode(mode) == datasets.DownloadMode.FORCE_REDOWNLOAD:
+            FileParts(self._parts_dir).remove()  # parts of the old answers must not be reused
+            if kwargs.get("verification_mode") is None:
+                # a refetched answer may hold more or fewer rows than the cache it replaces: that is the point
+                kwargs["verification_mode"] = "no_checks"
         try:
             super().download_and_prepare(*args, **kwargs)
         except DatasetGenerationError as exc:
@@ -423,6 +566,7 @@ class ArchiveBuilder(datasets.GeneratorBasedBuilder):
             if cause is not None:
                 raise cause from None
             raise
+        FileParts(self._parts_dir).remove()  # the cache is complete: the parts are no longer needed
 
     def _remove_stale_incomplete(self, output_dir: str) -> None:
         stale = output_dir + ".incomplete"

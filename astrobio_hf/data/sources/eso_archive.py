@@ -42,14 +42,13 @@ from .observatory import (
     SPECTRUM_FEATURES,
     angles_deg,
     as_float,
-    empty_spectrum,
     header_value,
     iso_from_mjd,
     mjd_from_iso,
     read_fits_spectra,
     spectrum_columns,
 )
-from .tabular import Column, RawTable, convert_columns, rows
+from .tabular import Column, RawTable, convert_columns
 from .tap import (
     adql_identifier,
     adql_string,
@@ -208,13 +207,13 @@ class EsoArchive(ArchiveBuilder):
 
     # ------------------------------------------------------------------ parsing
 
-    def parse_file(self, path: Path) -> Iterator[dict[str, Any]]:
+    def parse_file(self, path: Path) -> Iterator[dict[str, Any] | pa.Table]:
         if path.name.lower().endswith(FITS_SUFFIXES):
             yield from self.parse_spectrum_file(path)
         else:
             yield from self.parse_table(path)
 
-    def parse_table(self, path: Path) -> Iterator[dict[str, Any]]:
+    def parse_table(self, path: Path) -> Iterator[pa.Table]:
         """Rows of an ObsCore TAP answer or of an ESO query-form answer (mapped onto ObsCore names)."""
         raw = read_tap_answer(path, self.SOURCE)
         names = set(raw.table.column_names)
@@ -232,12 +231,7 @@ class EsoArchive(ArchiveBuilder):
             self.note_units(path, {c.name: raw.units[c.name] for c in ESO_COLUMNS if c.name in raw.units})
         typed = convert_columns(raw, ESO_COLUMNS, source=self.SOURCE, file=path)
         typed = self._fill_times(typed, raw, path)
-        n = typed.num_rows
-        typed = typed.append_column("record_type", pa.array([record_type] * n, pa.string()))
-        blank = empty_spectrum()
-        for row in rows(typed):
-            row.update(blank)
-            yield row
+        yield self.complete_table(typed, record_type=record_type)  # no spectrum columns: null
 
     def _normalise_form_values(self, raw: RawTable, path: Path) -> RawTable:
         """Sexagesimal RA/DEC -> degrees and 'Mar 14 2007' release dates -> ISO, in the raw strings."""

@@ -25,7 +25,7 @@ import pyarrow as pa
 
 from ..names import normalize_name
 from .base import ArchiveBuilder, DownloadRequest
-from .tabular import Column, RawTable, convert_columns, decode_utf8, read_bytes, read_csv_strings, rows
+from .tabular import Column, RawTable, convert_columns, decode_utf8, read_bytes, read_csv_strings
 
 # Documented EOD columns (Han et al. 2014, Table 1) with the database's units.
 EOD_COLUMNS: tuple[Column, ...] = (
@@ -121,9 +121,9 @@ class ExoplanetsOrg(ArchiveBuilder):
             self.note_units(path, by_output)
         return raw
 
-    def parse_file(self, path: Path) -> Iterator[dict[str, Any]]:
+    def parse_file(self, path: Path) -> Iterator[pa.Table]:
         raw = self.read_table(path)
         typed = convert_columns(raw, self.columns(), source=self.SOURCE, file=path)
         typed = self.screen_physical(path, typed, "exoplanets_org", raw.location)
         keys = pa.array([normalize_name(n) for n in typed.column("name").to_pylist()], pa.string())
-        yield from rows(typed.append_column("name_normalized", keys))
+        yield typed.append_column("name_normalized", keys)

@@ -45,6 +45,7 @@ from typing import Any
 
 import datasets
 import numpy as np
+import pyarrow as pa
 
 from ..download import DownloadError, HttpClient, Secrets, join_url, redact_url
 from ..modalities import Spectrum, SpectrumFormatError, read_jwst_x1d, read_transmission_table
@@ -259,7 +260,7 @@ class JwstMast(ArchiveBuilder):
 
     # ------------------------------------------------------------------ parsing
 
-    def parse_file(self, path: Path) -> Iterator[dict[str, Any]]:
+    def parse_file(self, path: Path) -> Iterator[dict[str, Any] | pa.Table]:
         if self.config.records == "spectra":
             yield from self._spectrum_rows(path)
             return
@@ -271,7 +272,7 @@ class JwstMast(ArchiveBuilder):
         typed = convert_columns(answer_table(answer), self.columns(), source=self.SOURCE, file=path)
         units = {c.name: c.unit for c in self.columns() if c.unit}
         self.note_units(path, units)
-        yield from rows(typed)
+        yield typed
 
     def _check_answer_kind(self, path: Path, answer: MastAnswer) -> None:
         names = set(answer.fields) | {k for row in answer.rows[:1] for k in row}

@@ -25,7 +25,6 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import datasets
 import pyarrow as pa
@@ -43,7 +42,6 @@ from .tabular import (
     read_astropy_strings,
     read_bytes,
     read_csv_strings,
-    rows,
     sniff_format,
 )
 
@@ -290,7 +288,7 @@ class NasaExoplanetArchive(ArchiveBuilder):
             self.note_units(path, {c.name: raw.units[c.name] for c in self.columns() if c.name in raw.units})
         return raw
 
-    def parse_file(self, path: Path) -> Iterator[dict[str, Any]]:
+    def parse_file(self, path: Path) -> Iterator[pa.Table]:
         raw = self.read_table(path)
         legacy = {old: new for old, new in LEGACY_NAMES.items()
                   if old in raw.table.column_names and new not in raw.table.column_names}
@@ -304,7 +302,7 @@ class NasaExoplanetArchive(ArchiveBuilder):
             # a full ps dump holds every parameter set of a planet; keep the archive's default one
             typed = typed.filter(pc.fill_null(pc.equal(typed.column("default_flag"), 1), False))
         typed = self._drop_duplicates(path, raw, typed)
-        yield from rows(typed.drop_columns(["__row"]))
+        yield typed.drop_columns(["__row"])
 
     def _drop_duplicates(self, path: Path, raw: RawTable, typed: pa.Table) -> pa.Table:
         """Repeated identical records are dropped and reported; two different records under one name are refused."""

@@ -26,6 +26,7 @@ from typing import Any, ClassVar
 
 import datasets
 import numpy as np
+import pyarrow as pa
 
 from ..download import HttpClient
 from ..modalities import LightCurveFormatError, read_light_curve
@@ -98,7 +99,7 @@ class SpocLightCurveBuilder(ArchiveBuilder):
 
     # ------------------------------------------------------------------ parsing
 
-    def parse_file(self, path: Path) -> Iterator[dict[str, Any]]:
+    def parse_file(self, path: Path) -> Iterator[pa.Table]:
         try:
             raw = read_light_curve(path)
         except LightCurveFormatError as exc:
@@ -109,8 +110,8 @@ class SpocLightCurveBuilder(ArchiveBuilder):
         columns, units, release, number = self._read_columns(path)
         columns["time"] = raw.time  # fill values masked, order checked (read_light_curve)
         masked = dict(raw.masked)
-        for name in ("sap_flux", "sap_flux_err", "pdcsap_flux", "pdcsap_flux_err"):
-            if columns.get(name) is not None and name not in ("pdcsap_flux", "pdcsap_flux_err"):
+        for name in ("sap_flux", "sap_flux_err"):
+            if columns.get(name) is not None:
                 spec = rule("light_curve", "FLUX_ERR" if name.endswith("_err") else "FLUX")
                 columns[name], count = screen(columns[name], spec, f"{path}, column {name.upper()}")
                 if count:
@@ -121,15 +122,12 @@ class SpocLightCurveBuilder(ArchiveBuilder):
             self.note_quality(path, {"masked": masked})
         self.note_units(path, units)
         self.note_release(path, release)
-        n = raw.n_cadences
+        columns["time_bjd"], columns["quality"] = raw.time_bjd, raw.quality
+        # one Arrow table straight from the FITS columns (NaN stays NaN, as the file writes gaps)
         identity = {"target_id": raw.target_id, "target_number": number, "mission": raw.mission,
                     "segment": raw.segment, "time_system": raw.time_system}
-        lists = {name: (values.tolist() if values is not None else [None] * n) for name, values in columns.items()}
-        lists["time_bjd"] = raw.time_bjd.tolist()
-        lists["quality"] = raw.quality.tolist()
-        order = [name for name in self.data_features() if name not in identity]  # rows keep the feature order
-        for values in zip(*(lists[name] for name in order), strict=True):
-            yield {**identity, **dict(zip(order, values, strict=True))}
+        yield self.complete_table(pa.table({name: values for name, values in columns.items() if values is not None}),
+                                  **identity)
 
     def _read_columns(self, path: Path) -> tuple[dict[str, np.ndarray | None], dict[str, str], str, int | None]:
         """The native columns, their TUNITn units, the release text and the target's integer id."""
