@@ -26,6 +26,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="HTTP request timeout in download mode (default 120)")
     parser.add_argument("--retries", type=int, default=None, metavar="N",
                         help="retries of a failed request (429/5xx/connection errors) in download mode (default 4)")
+    parser.add_argument("--num-proc", type=int, default=None, metavar="N",
+                        help="parse the files of a multi-file source in N processes (same result as one)")
+    parser.add_argument("--download-workers", type=int, default=4, metavar="N",
+                        help="files fetched at once in download mode, within the archive's request interval "
+                             "(default 4)")
+    parser.add_argument("--request-interval", type=float, default=None, metavar="SECONDS",
+                        help="minimum seconds between two requests to one host, replacing the archive's polite "
+                             "default: for mirrors you run yourself")
     parser.add_argument("--json", action="store_true",
                         help='print {"source", "rows", "columns", "cache_dir", "from_cache"} as JSON (with '
                              '--dataset multimodal: the build report)')
@@ -70,7 +78,9 @@ def _one(key: str, args: argparse.Namespace, data_dir: Path | None) -> dict:
     result = prepare_source(key, data_dir=data_dir, cache_dir=args.cache_dir,
                             on_bad_file="skip" if args.skip_bad_files else "raise",
                             force_download=args.force_download, request_timeout_s=args.timeout,
-                            max_retries=args.retries, **config_options(args.config))
+                            max_retries=args.retries, num_proc=args.num_proc,
+                            download_workers=args.download_workers, request_interval_s=args.request_interval,
+                            **config_options(args.config))
     out = {"source": result.source, "rows": result.rows, "columns": result.columns,
            "cache_dir": result.cache_dir, "from_cache": result.from_cache}
     if result.skipped_files:

@@ -246,8 +246,17 @@ class HttpClient:
         self._secrets = secrets or Secrets()
         _register_secrets([*self._secrets.params.values(), *self._secrets.headers.values()])
         _install_log_filters()
-        self.session = session or requests.Session()
-        self.session.headers.setdefault("User-Agent", USER_AGENT)
+        self._given_session = session
+        self._local = threading.local()  # one requests.Session per thread (fetch_files downloads in threads)
+
+    @property
+    def session(self) -> requests.Session:
+        """The session given to the constructor, else this thread's own."""
+        session = self._given_session or getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = requests.Session()
+        session.headers.setdefault("User-Agent", USER_AGENT)
+        return session
 
     # -- public API
 
@@ -262,13 +271,14 @@ class HttpClient:
 
     def download(self, url: str, dest: Path, *, method: str = "GET", params: Mapping[str, object] | None = None,
                  data: Mapping[str, object] | None = None,
-                 validate: Callable[[Path], None] | None = None) -> Path:
+                 validate: Callable[[Path], None] | None = None, announce: bool = True) -> Path:
         """Stream the answer to ``dest``, keeping it only once it has been checked.
 
         The body goes to a private folder next to ``dest`` under the same file name (so format
         checks and parsers see the real suffix); it must match ``Content-Length``, must not be an
         HTML page, must carry its format's signature (:func:`answer_checks.check_answer`) and pass
-        ``validate`` (e.g. the builder's own parse); only then is it renamed onto ``dest``. A failed
+        ``validate`` (e.g. the builder's own parse); only then is it renamed onto ``dest`` (and, when
+        ``announce``, a progress line says so). A failed
         check raises :class:`BadAnswerError` and nothing is left behind (an older ``dest`` stays).
         """
         dest = Path(dest)
@@ -288,7 +298,9 @@ class HttpClient:
                                      url=shown, status=response.status_code) from None
             size = part.stat().st_size
             os.replace(part, dest)
-            report(f"{self.source}: downloaded {dest.name}: {human_bytes(size)} in {time.monotonic() - started:.1f} s")
+            if announce:  # many-file fetches print one progress line of their own instead
+                report(f"{self.source}: downloaded {dest.name}: {human_bytes(size)} in "
+                       f"{time.monotonic() - started:.1f} s")
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         return dest

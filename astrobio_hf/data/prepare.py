@@ -31,6 +31,7 @@ class PrepareResult:
 def prepare_source(key: str, data_dir: str | os.PathLike | None = None, cache_dir: str | os.PathLike | None = None,
                    on_bad_file: str = "raise", *, force_download: bool = False,
                    request_timeout_s: float | None = None, max_retries: int | None = None,
+                   num_proc: int | None = None, download_workers: int = 4, request_interval_s: float | None = None,
                    **kwargs: Any) -> PrepareResult:
     """Build (or reuse) the Arrow cache of source ``key``.
 
@@ -40,12 +41,19 @@ def prepare_source(key: str, data_dir: str | os.PathLike | None = None, cache_di
     ``on_bad_file="skip"``, which skips such files and lists them in ``skipped_files``.
     ``force_download`` sends the archive's requests again (saved answers and the Arrow cache are
     rebuilt); ``request_timeout_s`` / ``max_retries`` tune the HTTP client (download mode).
+    ``num_proc`` processes parse the files at once (sources with several files; the result is the same
+    as with one); ``download_workers`` files are fetched at once within the archive's per-host interval
+    (``request_interval_s`` replaces that interval: for mirrors you run, not for the archives).
+    A multi-file prepare that was killed resumes from the files it had finished.
     ``from_cache`` is true only when this call found the cache built (by an earlier or a concurrent run).
     """
+    if num_proc is not None and num_proc < 1:
+        raise ValueError(f"num_proc must be at least 1, got {num_proc}")
     builder = get_builder(key, cache_dir=None if cache_dir is None else os.fspath(cache_dir), data_dir=data_dir,
                           on_bad_file=on_bad_file, request_timeout_s=request_timeout_s, max_retries=max_retries,
-                          **kwargs)
-    builder.download_and_prepare(download_mode="force_redownload" if force_download else None)
+                          download_workers=download_workers, request_interval_s=request_interval_s, **kwargs)
+    builder.download_and_prepare(download_mode="force_redownload" if force_download else None,
+                                 num_proc=num_proc if num_proc and num_proc > 1 else None)
     from_cache = not builder.built_here
     dataset = builder.as_dataset(split="train")
     return PrepareResult(source=key, rows=dataset.num_rows, columns=list(dataset.column_names),

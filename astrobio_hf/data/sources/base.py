@@ -122,7 +122,8 @@ class ArchiveBuilder(datasets.ArrowBasedBuilder):
 
     def __init__(self, *args: Any, data_dir: str | os.PathLike | None = None,
                  data_files: str | os.PathLike | list | None = None, request_timeout_s: float | None = None,
-                 max_retries: int | None = None, **kwargs: Any) -> None:
+                 max_retries: int | None = None, request_interval_s: float | None = None,
+                 download_workers: int = 4, **kwargs: Any) -> None:
         if not self.SOURCE:
             raise TypeError(f"{type(self).__name__} must set SOURCE")
         if data_dir is not None:
@@ -146,6 +147,10 @@ class ArchiveBuilder(datasets.ArrowBasedBuilder):
         # network options stay out of the config: they do not change what the dataset is (no new cache key)
         self.request_timeout_s = request_timeout_s
         self.max_retries = max_retries
+        self.request_interval_s = request_interval_s
+        if download_workers < 1:
+            raise ValueError(f"download_workers must be at least 1, got {download_workers}")
+        self.download_workers = int(download_workers)
         self._downloaded: set[str] = set()
         self._built_here = False
         self._skipped: list[dict[str, str]] = []
@@ -329,14 +334,23 @@ class ArchiveBuilder(datasets.ArrowBasedBuilder):
         return None
 
     def http_client(self) -> HttpClient:
-        """The client used in download mode (rate limit from ``MIN_INTERVAL_S``, secrets from env,
-        ``request_timeout_s`` / ``max_retries`` from the builder's arguments)."""
+        """The client used in download mode (rate limit from ``MIN_INTERVAL_S`` unless the builder's
+        ``request_interval_s`` says otherwise, secrets from env, ``request_timeout_s`` / ``max_retries``
+        from the builder's arguments)."""
         options: dict[str, Any] = {}
+        if self.request_interval_s is not None:
+            options["min_interval_s"] = float(self.request_interval_s)
         if self.request_timeout_s is not None:
             options["timeout_s"] = float(self.request_timeout_s)
         if self.max_retries is not None:
             options["max_retries"] = int(self.max_retries)
-        return HttpClient(self.SOURCE, min_interval_s=self.MIN_INTERVAL_S, secrets=self.secrets(), **options)
+        secrets = self.secrets()
+        options.setdefault("min_interval_s", self.polite_interval_s(secrets))
+        return HttpClient(self.SOURCE, secrets=secrets, **options)
+
+    def polite_interval_s(self, secrets: Secrets) -> float:
+        """The archive's own minimum interval between requests (a service may allow more with a key)."""
+        return self.MIN_INTERVAL_S
 
     # ------------------------------------------------------------------ datasets plumbing
 

@@ -233,7 +233,8 @@ class JwstMast(ArchiveBuilder):
         if not files:
             raise DownloadError(f"{self.SOURCE}: none of the {sum(len(a.rows) for a in products)} products of "
                                 f"{len(obsids)} observations ({query}) ends with {', '.join(self.config.product_suffixes)}")
-        return fetch_files(client, self.base_url, download_dir, files, source=self.SOURCE, force=force)
+        return fetch_files(client, self.base_url, download_dir, files, source=self.SOURCE, force=force,
+                           workers=self.download_workers)
 
     def x1d_requests(self, products: list[MastAnswer]) -> list[FileRequest]:
         """Download requests for the products whose file name ends with one of ``product_suffixes``."""

@@ -22,14 +22,17 @@ import datetime as _dt
 import json
 import logging
 import re
+import threading
 import time
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
+from ...progress import Progress, human_bytes
 from ..download import DownloadError, HttpClient, Secrets, join_url, read_token, redact_url, request_fingerprint
 from .base import DownloadRequest
 from .errors import SourceFormatError
@@ -250,35 +253,69 @@ class FileRequest:
 
 
 def fetch_files(client: HttpClient, base_url: str, download_dir: Path, requests: Iterable[FileRequest], *,
-                source: str, force: bool = False) -> list[tuple[str, str]]:
+                source: str, force: bool = False, workers: int = 1) -> list[tuple[str, str]]:
     """Download archive files (saved as ``<download_dir>/<request hash>/<archive file name>``).
 
     A 404 on one member of a group is tolerated when another member exists (Kepler Q4 and K2
     campaigns 9-11 are published in parts); a group with no file at all raises
     :class:`DownloadError` listing the URLs tried. Saved files are reused unless ``force``.
+    ``workers`` files are fetched at once (threads sharing the client, so the per-host interval
+    still holds); one progress line counts files and bytes. The result keeps the request order.
     """
-    out: list[tuple[str, str]] = []
-    found: set[str] = set()
-    tried: dict[str, list[str]] = {}
+    items = list(requests)
     retrieved = retrieved_now()
-    for item in requests:
+    planned = []
+    for item in items:
         req = item.request
         url = join_url(base_url, req.path)
         dest = download_dir / request_fingerprint(req.method, url, req.params) / req.filename
-        tried.setdefault(item.group, []).append(redact_url(url, req.params))
+        planned.append((item, url, dest))
+    progress = Progress(len(planned), f"{source}: files", unit="files")
+    fetched_bytes = 0
+    lock = threading.Lock()
+
+    def fetch_one(entry: tuple[FileRequest, str, Path]) -> bool:
+        nonlocal fetched_bytes
+        item, url, dest = entry
+        req = item.request
+        found = True
         if dest.is_file() and not force:
             logger.info("%s: reusing saved file %s", source, dest)
         else:
             try:
-                client.download(url, dest, method=req.method, params=req.params or None)
+                client.download(url, dest, method=req.method, params=req.params or None, announce=False)
             except DownloadError as exc:
                 if exc.status != 404:
                     raise
                 logger.info("%s: %s not found (HTTP 404)", source, redact_url(url, req.params))
-                continue
-        found.add(item.group)
-        out.append((str(dest), f"{req.release or redact_url(url, req.params)} (retrieved {retrieved})"))
-    missing = [g for g in tried if g not in found]
+                found = False
+        with lock:
+            if found:
+                fetched_bytes += dest.stat().st_size
+            progress.step(note=f"{human_bytes(fetched_bytes)}")
+        return found
+
+    if workers > 1 and len(planned) > 1:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"{source}-download") as pool:
+            futures = [pool.submit(fetch_one, entry) for entry in planned]
+            try:
+                outcome = [future.result() for future in futures]
+            except BaseException:
+                for future in futures:  # a real failure (not a 404): send nothing more
+                    future.cancel()
+                raise
+    else:
+        outcome = [fetch_one(entry) for entry in planned]
+    out: list[tuple[str, str]] = []
+    found_groups: set[str] = set()
+    tried: dict[str, list[str]] = {}
+    for (item, url, dest), ok in zip(planned, outcome, strict=True):
+        req = item.request
+        tried.setdefault(item.group, []).append(redact_url(url, req.params))
+        if ok:
+            found_groups.add(item.group)
+            out.append((str(dest), f"{req.release or redact_url(url, req.params)} (retrieved {retrieved})"))
+    missing = [g for g in tried if g not in found_groups]
     if missing:
         details = "; ".join(f"{g}: {', '.join(tried[g])}" for g in missing)
         raise DownloadError(f"{source}: the archive has no file for {len(missing)} requested item(s) (HTTP 404): "

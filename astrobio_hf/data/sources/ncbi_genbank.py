@@ -190,10 +190,8 @@ class NcbiGenbank(ArchiveBuilder):
         key = read_token(API_KEY_ENV)  # optional: raises the rate limit only
         return Secrets(params={"api_key": key}) if key else Secrets()
 
-    def http_client(self) -> HttpClient:
-        secrets = self.secrets()
-        interval = self.MIN_INTERVAL_WITH_KEY_S if secrets.params else self.MIN_INTERVAL_S
-        return HttpClient(self.SOURCE, min_interval_s=interval, secrets=secrets)
+    def polite_interval_s(self, secrets: Secrets) -> float:
+        return self.MIN_INTERVAL_WITH_KEY_S if secrets.params else self.MIN_INTERVAL_S
 
     def _identity_params(self) -> dict[str, str]:
         email = self.config.email or read_env_email()

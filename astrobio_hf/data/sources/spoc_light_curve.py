@@ -95,7 +95,7 @@ class SpocLightCurveBuilder(ArchiveBuilder):
 
     def fetch(self, client: HttpClient, download_dir: Path, force: bool = False) -> list[tuple[str, str]]:
         return fetch_files(client, self.base_url, download_dir, self.file_requests(), source=self.SOURCE,
-                           force=force)
+                           force=force, workers=self.download_workers)
 
     # ------------------------------------------------------------------ parsing
 
