@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
+from astropy.io import fits
 from astropy.stats import mad_std
 from astropy.time import Time
 
@@ -156,56 +157,63 @@ def read_light_curve(path: str | Path, flux_column: str = "PDCSAP_FLUX") -> RawL
     """Read every cadence of a Kepler/K2/TESS SPOC ``*_llc.fits`` / ``*_lc.fits`` file."""
     path = Path(path)
     with open_fits(path, LightCurveFormatError) as hdul:
-        index = find_hdu(hdul, "LIGHTCURVE")
-        if index is None:
-            raise LightCurveFormatError(
-                f"{path}: no LIGHTCURVE HDU (HDUs found: {hdu_names(hdul)}); not a SPOC light curve or truncated"
-            )
-        header = hdul[index].header
-        data = read_hdu_data(path, hdul, index, LightCurveFormatError)
-        if data is None or not hasattr(data, "columns"):
-            raise LightCurveFormatError(f"{path}: {hdu_label(hdul, index)}: not a binary table")
-        names = [n.upper() for n in data.columns.names]
-        quality_column = next((c for c in ("QUALITY", "SAP_QUALITY") if c in names), None)
-        if quality_column is None:
-            raise LightCurveFormatError(
-                f"{path}: {hdu_label(hdul, index)}: missing quality column 'QUALITY' or 'SAP_QUALITY' "
-                f"(columns: {', '.join(names)})"
-            )
-        time = table_column(path, hdul, index, data, "TIME", LightCurveFormatError).astype(np.float64)
-        flux = table_column(path, hdul, index, data, flux_column, LightCurveFormatError).astype(np.float64)
-        flux_err = table_column(path, hdul, index, data, f"{flux_column}_ERR", LightCurveFormatError)
-        quality = table_column(path, hdul, index, data, quality_column, LightCurveFormatError).astype(np.int64)
-        where = f"{path}: {hdu_label(hdul, index)}"
-        time, flux, flux_err, masked = screen_cadences(time, flux, flux_err.astype(np.float64), flux_column, where)
+        return light_curve_from_hdul(path, hdul, flux_column)
 
-        primary = hdul[0].header
-        mission = _mission(path, primary, header)
-        if header.get("BJDREFI") is not None:
-            bjd_reference = float(header["BJDREFI"]) + float(header.get("BJDREFF", 0.0))
-        else:
-            bjd_reference = MISSION_BJD_REFERENCE[mission]
-        if bjd_reference == MISSION_BJD_REFERENCE[mission]:
-            time_system = MISSION_TIME_SYSTEM[mission]
-        else:
-            time_system = f"BJD-{bjd_reference:g}"
-        return RawLightCurve(
-            time=time,
-            flux=flux,
-            flux_err=flux_err,
-            quality=quality,
-            mission=mission,
-            target_id=_target_id(mission, primary),
-            segment=_segment(primary),
-            time_system=time_system,
-            time_scale=str(header.get("TIMESYS", "TDB")).strip().lower(),
-            time_reference=str(header.get("TIMEREF", "SOLARSYSTEM")).strip().upper(),
-            bjd_reference=bjd_reference,
-            source_file=str(path),
-            flux_column=flux_column,
-            quality_column=quality_column,
-            masked=masked,
+
+def light_curve_from_hdul(path: str | Path, hdul: fits.HDUList, flux_column: str = "PDCSAP_FLUX") -> RawLightCurve:
+    """:func:`read_light_curve` on a file already opened with :func:`open_fits` (for readers that need more of it:
+    opening a FITS file costs more than reading a short light curve)."""
+    path = Path(path)
+    index = find_hdu(hdul, "LIGHTCURVE")
+    if index is None:
+        raise LightCurveFormatError(
+            f"{path}: no LIGHTCURVE HDU (HDUs found: {hdu_names(hdul)}); not a SPOC light curve or truncated"
         )
+    header = hdul[index].header
+    data = read_hdu_data(path, hdul, index, LightCurveFormatError)
+    if data is None or not hasattr(data, "columns"):
+        raise LightCurveFormatError(f"{path}: {hdu_label(hdul, index)}: not a binary table")
+    names = [n.upper() for n in data.columns.names]
+    quality_column = next((c for c in ("QUALITY", "SAP_QUALITY") if c in names), None)
+    if quality_column is None:
+        raise LightCurveFormatError(
+            f"{path}: {hdu_label(hdul, index)}: missing quality column 'QUALITY' or 'SAP_QUALITY' "
+            f"(columns: {', '.join(names)})"
+        )
+    time = table_column(path, hdul, index, data, "TIME", LightCurveFormatError).astype(np.float64)
+    flux = table_column(path, hdul, index, data, flux_column, LightCurveFormatError).astype(np.float64)
+    flux_err = table_column(path, hdul, index, data, f"{flux_column}_ERR", LightCurveFormatError)
+    quality = table_column(path, hdul, index, data, quality_column, LightCurveFormatError).astype(np.int64)
+    where = f"{path}: {hdu_label(hdul, index)}"
+    time, flux, flux_err, masked = screen_cadences(time, flux, flux_err.astype(np.float64), flux_column, where)
+
+    primary = hdul[0].header
+    mission = _mission(path, primary, header)
+    if header.get("BJDREFI") is not None:
+        bjd_reference = float(header["BJDREFI"]) + float(header.get("BJDREFF", 0.0))
+    else:
+        bjd_reference = MISSION_BJD_REFERENCE[mission]
+    if bjd_reference == MISSION_BJD_REFERENCE[mission]:
+        time_system = MISSION_TIME_SYSTEM[mission]
+    else:
+        time_system = f"BJD-{bjd_reference:g}"
+    return RawLightCurve(
+        time=time,
+        flux=flux,
+        flux_err=flux_err,
+        quality=quality,
+        mission=mission,
+        target_id=_target_id(mission, primary),
+        segment=_segment(primary),
+        time_system=time_system,
+        time_scale=str(header.get("TIMESYS", "TDB")).strip().lower(),
+        time_reference=str(header.get("TIMEREF", "SOLARSYSTEM")).strip().upper(),
+        bjd_reference=bjd_reference,
+        source_file=str(path),
+        flux_column=flux_column,
+        quality_column=quality_column,
+        masked=masked,
+    )
 
 
 def screen_cadences(time: np.ndarray, flux: np.ndarray, flux_err: np.ndarray, flux_column: str,

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
+import functools
 import json
 import logging
 import os
@@ -234,7 +235,7 @@ class ArchiveBuilder(datasets.ArrowBasedBuilder):
 
         For columnar parsers whose format has no value for some columns (a catalog row has no spectrum).
         """
-        schema = datasets.Features(self.data_features()).arrow_schema
+        schema = self._data_schema
         n = table.num_rows
         for name in schema.names:
             if name not in table.column_names:
@@ -385,6 +386,11 @@ class ArchiveBuilder(datasets.ArrowBasedBuilder):
                                         gen_kwargs={"files": listed, "n_files": len(listed),
                                                     "parts_dir": self._parts_dir})]
 
+    @functools.cached_property
+    def _data_schema(self) -> pa.Schema:
+        """Arrow schema of the data columns (without provenance), as the features declare them."""
+        return datasets.Features(self.data_features()).arrow_schema
+
     @property
     def _parts_dir(self) -> str:
         """Where the per-file parts of a prepare in progress live (:mod:`.file_parts`)."""
@@ -403,8 +409,8 @@ class ArchiveBuilder(datasets.ArrowBasedBuilder):
         hold exactly the data columns and is cast to the declared features.
         """
         path = str(path)
-        data_names = list(self.data_features())
-        schema = datasets.Features(self.data_features()).arrow_schema
+        schema = self._data_schema
+        data_names = schema.names
         pending: list[dict[str, Any]] = []
         seen = 0
 
@@ -461,7 +467,7 @@ class ArchiveBuilder(datasets.ArrowBasedBuilder):
         """
         parts = FileParts(parts_dir)
         skip = self.config.on_bad_file == "skip"
-        schema = datasets.Features(self.data_features()).arrow_schema
+        schema = self._data_schema
         for file_index, path, release in files:
             record = parts.record(path) if n_files > 1 else None  # one file: nothing to resume
             if record is None and n_files > 1:

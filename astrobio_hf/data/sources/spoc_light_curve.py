@@ -27,10 +27,12 @@ from typing import Any, ClassVar
 import datasets
 import numpy as np
 import pyarrow as pa
+from astropy.io import fits
 
 from ..download import HttpClient
-from ..modalities import LightCurveFormatError, read_light_curve
+from ..modalities import LightCurveFormatError
 from ..modalities._fits import find_hdu, open_fits, table_column
+from ..modalities.light_curves import light_curve_from_hdul
 from ..physical_ranges import rule, screen
 from .base import ArchiveBuilder
 from .mast import ARCHIVE_URL, FileRequest, fetch_files, format_error
@@ -101,13 +103,14 @@ class SpocLightCurveBuilder(ArchiveBuilder):
 
     def parse_file(self, path: Path) -> Iterator[pa.Table]:
         try:
-            raw = read_light_curve(path)
+            with open_fits(path, LightCurveFormatError) as hdul:  # opened once: that costs more than the cadences
+                raw = light_curve_from_hdul(path, hdul)
+                if self.MISSIONS and raw.mission not in self.MISSIONS:
+                    raise self.error(path, "HDU 0 'PRIMARY'", f"a {raw.mission} light curve; the {self.SOURCE} "
+                                     f"builder reads {'/'.join(self.MISSIONS)} files")
+                columns, units, release, number = self._read_columns(path, hdul)
         except LightCurveFormatError as exc:
             raise format_error(self.SOURCE, path, exc) from None
-        if self.MISSIONS and raw.mission not in self.MISSIONS:
-            raise self.error(path, "HDU 0 'PRIMARY'", f"a {raw.mission} light curve; the {self.SOURCE} builder reads "
-                             f"{'/'.join(self.MISSIONS)} files")
-        columns, units, release, number = self._read_columns(path)
         columns["time"] = raw.time  # fill values masked, order checked (read_light_curve)
         masked = dict(raw.masked)
         for name in ("sap_flux", "sap_flux_err"):
@@ -129,27 +132,24 @@ class SpocLightCurveBuilder(ArchiveBuilder):
         yield self.complete_table(pa.table({name: values for name, values in columns.items() if values is not None}),
                                   **identity)
 
-    def _read_columns(self, path: Path) -> tuple[dict[str, np.ndarray | None], dict[str, str], str, int | None]:
+    def _read_columns(self, path: Path, hdul: fits.HDUList
+                      ) -> tuple[dict[str, np.ndarray | None], dict[str, str], str, int | None]:
         """The native columns, their TUNITn units, the release text and the target's integer id."""
-        try:
-            with open_fits(path, LightCurveFormatError) as hdul:
-                index = find_hdu(hdul, "LIGHTCURVE")
-                data = hdul[index].data
-                present = {n.upper() for n in data.columns.names}
-                columns: dict[str, np.ndarray | None] = {}
-                units: dict[str, str] = {}
-                for name, native, dtype, required in LIGHT_CURVE_COLUMNS:
-                    if native not in present and not required:
-                        columns[name] = None
-                        continue
-                    values = table_column(path, hdul, index, data, native, LightCurveFormatError)
-                    columns[name] = np.asarray(values, dtype=np.dtype(dtype))
-                    unit = data.columns[native].unit
-                    if unit:
-                        units[name] = str(unit).strip()
-                primary = hdul[0].header
-        except LightCurveFormatError as exc:
-            raise format_error(self.SOURCE, path, exc) from None
+        index = find_hdu(hdul, "LIGHTCURVE")
+        data = hdul[index].data
+        present = {n.upper() for n in data.columns.names}
+        columns: dict[str, np.ndarray | None] = {}
+        units: dict[str, str] = {}
+        for name, native, dtype, required in LIGHT_CURVE_COLUMNS:
+            if native not in present and not required:
+                columns[name] = None
+                continue
+            values = table_column(path, hdul, index, data, native, LightCurveFormatError)
+            columns[name] = np.asarray(values, dtype=np.dtype(dtype))
+            unit = data.columns[native].unit
+            if unit:
+                units[name] = str(unit).strip()
+        primary = hdul[0].header
         number = primary.get("TICID") if primary.get("TICID") is not None else primary.get("KEPLERID")
         release = f"{str(primary.get('TELESCOP') or '').strip()} SPOC".strip()
         if primary.get("DATA_REL") is not None:
