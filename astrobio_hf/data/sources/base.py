@@ -5,7 +5,8 @@ A source builder subclasses :class:`ArchiveBuilder` and provides:
 * ``SOURCE`` (the registry key), ``DEFAULT_BASE_URL``, ``FILE_PATTERNS`` (native files in a dump),
   ``BUILDER_CONFIG_CLASS`` (a subclass of :class:`ArchiveBuilderConfig` with its query options);
 * :meth:`ArchiveBuilder.data_features` (typed columns; provenance columns are added by the base);
-* :meth:`ArchiveBuilder.parse_file` (one native file -> row dicts, raising :class:`SourceFormatError`);
+* :meth:`ArchiveBuilder.parse_file` (one native file -> pyarrow tables for columnar formats, or row dicts;
+  raising :class:`SourceFormatError`);
 * :meth:`ArchiveBuilder.download_requests` (the archive's real request(s)), or :meth:`fetch` for
   services that page (cursor/Link headers); tokens through :meth:`secrets`, from env vars only.
 
@@ -28,6 +29,11 @@ Caching: the cache key holds the config, the resolved file list with each file's
 process finds ``dataset_info.json`` and reuses the Arrow files without parsing. ``datasets`` writes
 into ``<dir>.incomplete`` and renames on success, so a failed run leaves no cache and an earlier good
 cache is not touched; a stale ``.incomplete`` from a killed run is removed first.
+
+Scale: the builder is a ``datasets.ArrowBasedBuilder``; ``download_and_prepare(num_proc=N)`` hands
+contiguous shards of the file list to N processes. With several files, each file is parsed into a
+part first (:mod:`.file_parts`), so a killed prepare resumes, and per-file units, releases and
+quality findings reach the report from whichever process parsed the file.
 """
 
 from __future__ import annotations
