@@ -227,3 +227,41 @@ def test_a_data_column_named_like_provenance_is_refused(tmp_path):
     csv = write(tmp_path / "d" / "t.csv", "pl_name,hostname\nA b,A\n")
     with pytest.raises(TypeError, match=r"data columns \['release'\] clash with the provenance columns"):
         ClashingNasa(cache_dir=str(tmp_path / "c"), data_files=[str(csv)]).download_and_prepare()
+
+
+# ------------------------------------------------------------------ Arrow tables from parsers
+
+
+class _RowParser(NasaExoplanetArchive):
+    """A parser that yields row dicts (as GenBank or UniProt do), in batches smaller than the file."""
+
+    ROWS_PER_BATCH = 2
+
+    def parse_file(self, path):
+        for table in super().parse_file(path):
+            yield from table.to_pylist()
+
+
+class _WrongColumns(NasaExoplanetArchive):
+    def parse_file(self, path):
+        for table in super().parse_file(path):
+            yield table.drop_columns(["pl_orbper"])
+
+
+def test_row_dicts_and_tables_give_the_same_dataset(tmp_path):
+    write(tmp_path / "d" / "x.csv", GOOD + "Toy-3 b,Toy-3,1.5,6000,2019\n")
+    as_tables = NasaExoplanetArchive(cache_dir=str(tmp_path / "t"), data_dir=tmp_path / "d")
+    as_rows = _RowParser(cache_dir=str(tmp_path / "r"), data_dir=tmp_path / "d")
+    assert [t.num_rows for t in as_rows.iter_tables(as_rows.local_files[0])] == [2, 1]
+    for builder in (as_tables, as_rows):
+        builder.download_and_prepare()
+    a, b = as_tables.as_dataset("train"), as_rows.as_dataset("train")
+    assert a.features == b.features and a.to_list() == b.to_list() and a.num_rows == 3
+
+
+def test_a_parser_table_missing_a_column_is_an_error(tmp_path):
+    write(tmp_path / "d" / "x.csv", GOOD)
+    builder = _WrongColumns(cache_dir=str(tmp_path / "c"), data_dir=tmp_path / "d")
+    with pytest.raises(SourceFormatError, match=r"rows 1-2: parser produced columns .* missing \['pl_orbper'\]"):
+        builder.download_and_prepare()
+    assert no_incomplete(tmp_path / "c")
