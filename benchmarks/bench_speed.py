@@ -470,6 +470,9 @@ def main(argv: list[str] | None = None) -> int:
         runs = [(label, json.loads((folder / f"speed_{label}.json").read_text())) for label in RUNS
                 if (folder / f"speed_{label}.json").exists()]
         body = compose(runs)
+        reading = folder / "speed_reading.md"  # the hand-written reading of the figures, kept across --write
+        if reading.exists():
+            body += "\n\n" + reading.read_text().strip()
         print(body)
         write_section(SECTION, body, RESULTS)
         return 0

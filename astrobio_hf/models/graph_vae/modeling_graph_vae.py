@@ -7,7 +7,8 @@ Graphs are bipartite metabolite/reaction networks laid out as in `astrobio_hf.da
   carries the sign, so a pipeline writing signed or unsigned coefficients gives the same result.
 
 Encoder: symlog(x) -> linear -> `num_layers` residual GATv2 blocks (multi-head; messages travel along each edge and
-its reverse, with a direction flag appended to the edge attributes so substrates and products are told apart) ->
+its reverse, with a direction flag appended to the edge attributes so substrates and products are told apart, and
+along one self loop per node, added once for all blocks as GATv2Conv would add it in each) ->
 per-node Gaussian `mu`, `logvar` -> latents `z` (reparameterised in training, `mu` in eval). The graph embedding
 pools `mu` per graph with a PyG pooling op. Decoders: edge logits from latent pairs (MLP by default, or inner product), node
 features from each latent (predicted in symlog space; `reconstructed_features` are mapped back to raw units).
@@ -379,7 +380,8 @@ class AstroGraphVAE(AstroGraphVAEPreTrainedModel):
         L = w_e L_{edge} + w_f L_{feat} + w_{kl} L_{KL} + w_c L_{balance}
 
     - :math:`L_{edge}`: binary cross-entropy of the decoded edge logits, 1 for the input edges and 0 for negative
-      pairs drawn per graph with `torch_geometric.utils.batched_negative_sampling` (about
+      pairs drawn per graph (`batched_negative_pairs`: what `torch_geometric.utils.batched_negative_sampling`
+      returns, drawn for all graphs at once; about
       `negative_sampling_ratio` per edge; for the symmetric inner-product decoder the reverse of an edge is never
       a negative).
     - :math:`L_{feat}`: mean squared error between decoded and input features, both in symlog space.
