@@ -8,10 +8,15 @@ Rows (all fp32, forward + backward + torch AdamW per train step; medians of inte
   its tubelets hold the same number of values as ours.
 * multimodal: `astro-multimodal-small` train step: samples/s, FLOPs per step, achieved FLOP/s and the fraction of
   the fp32 matmul peak measured in the same run.
-* graph VAE: `astro-graph-vae-small` vs torch_geometric's `VGAE` with a GATv2 encoder of the same width, heads and
-  depth, on the same graphs (messages along every edge and its reverse, as ours).
+* graph VAE: `astro-graph-vae-small` vs torch_geometric's `VGAE` with a stock GATv2 encoder of the same heads, depth
+  and block (residual, dropout, LayerNorm), once at our width and once widened to our parameter count, on the same
+  graphs (messages along every edge and its reverse, as ours).
 * collator: `MultimodalCollator` on an Arrow take of a batch vs the raw-read floor: the same Arrow take and the same
   columns turned into numpy arrays (fixed-size columns stacked to `[B, ...]`, ragged graph columns flattened).
+* llm_generation: `astro-llm-small` greedy cached generation (`generate(use_cache=True)`) vs `LlamaForCausalLM` with
+  the same config and weights: new tokens/s (the two must generate the same ids).
+
+Train steps use fused torch AdamW on both sides (`--optimizer` picks foreach or the for-loop one of earlier runs).
 
 FLOPs come from `torch.utils.flop_counter.FlopCounterMode` (matmuls, convolutions, attention; elementwise ops are not
 counted), CPU SDPA counted like the CUDA kernels. Inputs are the structured fixtures of tests/helpers (synthetic,
