@@ -8,10 +8,15 @@ Rows (all fp32, forward + backward + torch AdamW per train step; medians of inte
   its tubelets hold the same number of values as ours.
 * multimodal: `astro-multimodal-small` train step: samples/s, FLOPs per step, achieved FLOP/s and the fraction of
   the fp32 matmul peak measured in the same run.
-* graph VAE: `astro-graph-vae-small` vs torch_geometric's `VGAE` with a GATv2 encoder of the same width, heads and
-  depth, on the same graphs (messages along every edge and its reverse, as ours).
+* graph VAE: `astro-graph-vae-small` vs torch_geometric's `VGAE` with a stock GATv2 encoder of the same heads, depth
+  and block (residual, dropout, LayerNorm), once at our width and once widened to our parameter count, on the same
+  graphs (messages along every edge and its reverse, as ours).
 * collator: `MultimodalCollator` on an Arrow take of a batch vs the raw-read floor: the same Arrow take and the same
   columns turned into numpy arrays (fixed-size columns stacked to `[B, ...]`, ragged graph columns flattened).
+* llm_generation: `astro-llm-small` greedy cached generation (`generate(use_cache=True)`) vs `LlamaForCausalLM` with
+  the same config and weights: new tokens/s (the two must generate the same ids).
+
+Train steps use fused torch AdamW on both sides (`--optimizer` picks foreach or the for-loop one of earlier runs).
 
 FLOPs come from `torch.utils.flop_counter.FlopCounterMode` (matmuls, convolutions, attention; elementwise ops are not
 counted), CPU SDPA counted like the CUDA kernels. Inputs are the structured fixtures of tests/helpers (synthetic,
@@ -53,8 +58,13 @@ SECTION = "Speed against stock references (issue 12)"
 
 
 # -- train steps ----------
+OPTIMIZER = {"fused": True}  # torch.optim.AdamW keywords, set by --optimizer for every row of a run
+
+
 def train_step(model: torch.nn.Module, loss_fn) -> callable:
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-5)
+    """forward + backward + AdamW step (fused by default, as transformers' Trainer default `adamw_torch_fused`; the
+    for-loop AdamW of `--optimizer adamw` pays a per-tensor cost that favours models with fewer parameter tensors)."""
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-5, **OPTIMIZER)
 
     def step() -> None:
         loss_fn().backward()
@@ -182,29 +192,40 @@ def multimodal_before_after_row(v1_models: Path, batch: int, rounds: int) -> dic
 
 
 # -- graph VAE vs PyG VGAE ----------
-def vgae_reference(cfg):
-    """torch_geometric VGAE with a GATv2 encoder of our width, heads and depth (residual + LayerNorm blocks)."""
+def vgae_reference(cfg, hidden_size: int | None = None):
+    """torch_geometric VGAE with a stock GATv2 encoder of our heads and depth, residual + dropout + LayerNorm blocks
+    as ours (dropout `cfg.dropout`, active in training like ours), width `hidden_size` (default: ours)."""
     from torch_geometric.nn import GATv2Conv
     from torch_geometric.nn.models import VGAE
 
     class Encoder(torch.nn.Module):
         def __init__(self):
             super().__init__()
-            h, heads = cfg.hidden_size, cfg.num_attention_heads
+            h, heads = hidden_size or cfg.hidden_size, cfg.num_attention_heads
             self.input = torch.nn.Linear(cfg.node_feature_dim, h)
             self.convs = torch.nn.ModuleList(GATv2Conv(h, h // heads, heads=heads, edge_dim=cfg.edge_attr_dim + 1)
                                              for _ in range(cfg.num_layers))
             self.norms = torch.nn.ModuleList(torch.nn.LayerNorm(h) for _ in range(cfg.num_layers))
+            self.dropout = torch.nn.Dropout(cfg.dropout)
             self.mu = torch.nn.Linear(h, cfg.latent_dim)
             self.logstd = torch.nn.Linear(h, cfg.latent_dim)
 
         def forward(self, x, edge_index, edge_attr):
             hidden = self.input(x)
             for conv, norm in zip(self.convs, self.norms, strict=True):
-                hidden = norm(hidden + torch.nn.functional.gelu(conv(hidden, edge_index, edge_attr)))
+                update = self.dropout(torch.nn.functional.gelu(conv(hidden, edge_index, edge_attr)))
+                hidden = norm(hidden + update)
             return self.mu(hidden), self.logstd(hidden)
 
     return VGAE(Encoder())
+
+
+def vgae_same_parameters(cfg, target: int):
+    """The reference widened (in steps of the head count) to the parameter count closest to `target`: ours carries
+    an MLP edge decoder and a feature decoder that VGAE (inner-product decoder) has no weights for."""
+    widths = range(cfg.num_attention_heads, 8 * cfg.hidden_size, cfg.num_attention_heads)
+    width = min(widths, key=lambda h: abs(parameters(vgae_reference(cfg, h)) - target))
+    return vgae_reference(cfg, width), width
 
 
 def graph_vae_row(graphs: int, copies: int, rounds: int, repeats: int) -> dict:
@@ -216,27 +237,31 @@ def graph_vae_row(graphs: int, copies: int, rounds: int, repeats: int) -> dict:
     torch.manual_seed(0)
     ours = build_model("astro-graph-vae-small").train()
     batch = Batch.from_data_list([hexokinase_graph(copies) for _ in range(graphs)])
-    reference = vgae_reference(ours.config).train()
+    references = {"reference": vgae_reference(ours.config).train()}
+    references["reference_same_parameters"], wide = vgae_same_parameters(ours.config, parameters(ours))
+    references["reference_same_parameters"].train()
     # the same message graph as ours: every edge and its reverse, with a +1/-1 direction flag
     both = torch.cat([batch.edge_index, batch.edge_index.flip(0)], dim=1)
     flag = torch.ones(batch.edge_index.size(1), 1)
     attrs = torch.cat([torch.cat([batch.edge_attr, flag], 1), torch.cat([batch.edge_attr, -flag], 1)])
     x = torch.sign(batch.x) * torch.log1p(batch.x.abs())
 
-    def reference_loss():
+    def reference_loss(reference):
         z = reference.encode(x, both, attrs)
         return reference.recon_loss(z, batch.edge_index) + reference.kl_loss() / batch.num_nodes
 
-    steps = {"ours": train_step(ours, lambda: ours(graph=batch).loss),
-             "reference": train_step(reference, reference_loss)}
-    flops = {"ours": count_flops(steps["ours"]), "reference": count_flops(steps["reference"])}
+    steps = {"ours": train_step(ours, lambda: ours(graph=batch).loss)}
+    steps.update({name: train_step(model, lambda m=model: reference_loss(m)) for name, model in references.items()})
+    flops = {name: count_flops(step) for name, step in steps.items()}
     for step in steps.values():
         step()
     times = interleaved(steps, rounds, repeats)
     seconds = {k: median(v) for k, v in times.items()}
-    return {"graphs": graphs, "nodes": batch.num_nodes, "edges": batch.num_edges,
-            "parameters": {"ours": parameters(ours), "reference": parameters(reference)},
-            "seconds": seconds, "flops": flops, "speed_ratio": seconds["reference"] / seconds["ours"]}
+    return {"graphs": graphs, "nodes": batch.num_nodes, "edges": batch.num_edges, "optimizer": dict(OPTIMIZER),
+            "parameters": {"ours": parameters(ours), **{k: parameters(m) for k, m in references.items()}},
+            "reference_same_parameters_width": wide, "seconds": seconds, "flops": flops,
+            "speed_ratio": seconds["reference"] / seconds["ours"],
+            "speed_ratio_same_parameters": seconds["reference_same_parameters"] / seconds["ours"]}
 
 
 # -- collator vs the raw read ----------
@@ -286,17 +311,65 @@ def collator_row(rows: int, batch_size: int, rounds: int, repeats: int) -> dict:
             "speed_ratio": seconds["reference"] / seconds["ours"]}
 
 
+# -- AstroLLM vs Llama cached generation ----------
+def llm_generation_row(preset: str, batch: int, prompt: int, new_tokens: int, rounds: int) -> dict:
+    """Greedy cached generation (`generate(use_cache=True, do_sample=False)`, exactly `new_tokens` each) of AstroLLM
+    and LlamaForCausalLM with the same config and weights (`bench_llm_throughput.build_pair`), interleaved; both must
+    generate the same ids. Prompts are random token ids (throughput does not depend on them)."""
+    from benchmarks.bench_llm_throughput import build_pair
+
+    astro, llama = (model.eval() for model in build_pair(preset))
+    ids = torch.randint(0, astro.config.vocab_size, (batch, prompt), generator=torch.Generator().manual_seed(0))
+    kwargs = dict(attention_mask=torch.ones_like(ids), max_new_tokens=new_tokens, min_new_tokens=new_tokens,
+                  do_sample=False, use_cache=True, pad_token_id=astro.generation_config.eos_token_id)
+    generated: dict[str, torch.Tensor] = {}
+
+    def generate(name: str, model) -> callable:
+        def run() -> None:
+            with torch.no_grad():
+                generated[name] = model.generate(ids, **kwargs)
+        return run
+
+    steps = {"ours": generate("ours", astro), "reference": generate("reference", llama)}
+    for step in steps.values():
+        step()
+    if not torch.equal(generated["ours"], generated["reference"]):
+        raise RuntimeError("AstroLLM and Llama generated different ids from the same weights")
+    times = interleaved(steps, rounds, 1)
+    seconds = {k: median(v) for k, v in times.items()}
+    return {"preset": preset, "batch": batch, "prompt": prompt, "new_tokens": new_tokens,
+            "parameters": parameters(astro), "seconds": seconds, "all_seconds": times,
+            "tokens_per_s": {k: batch * new_tokens / v for k, v in seconds.items()},
+            "speed_ratio": seconds["reference"] / seconds["ours"]}
+
+
 # -- RESULTS.md ----------
 def _g(flops: float) -> str:
     return f"{flops / 1e9:,.1f}"
 
 
-RUNS = ("before", "after", "before_1thread", "after_1thread")
+GRAPH_SIDES = ("ours", "reference", "reference_same_parameters")
+RUNS = ("before", "after", "before_1thread", "after_1thread", "final", "final_1thread")
+
+
+def _width(runs: list[tuple[str, dict]]) -> str:
+    widths = {r["graph_vae"]["reference_same_parameters_width"] for _, r in runs
+              if "reference_same_parameters_width" in r.get("graph_vae", {})}
+    return "width " + " / ".join(map(str, sorted(widths))) if widths else "-"
+
+
+def _generation(runs: list[tuple[str, dict]]) -> str:
+    g = next((r["llm_generation"] for _, r in runs if "llm_generation" in r), None)
+    if g is None:
+        return "-"
+    return (f"`{g['preset']}` ({g['parameters']:,} parameters), batch {g['batch']}, {g['prompt']}-token prompts, "
+            f"{g['new_tokens']} new tokens each, greedy with the KV cache; both models generate identical ids")
 
 
 def compose(runs: list[tuple[str, dict]]) -> str:
     """The RESULTS.md body: one column per run (a run may hold only some rows: '-' elsewhere)."""
-    head = "| row | " + " | ".join(f"{label} ({r.get('threads', 2)} threads)" for label, r in runs) + " |"
+    head = "| row | " + " | ".join(f"{label} ({r.get('threads', 2)} threads, {r.get('optimizer', 'for-loop')} AdamW)"
+                                   for label, r in runs) + " |"
     sep = "|---|" + "---:|" * len(runs)
 
     def line(name: str, key: str, fmt) -> str:
@@ -307,10 +380,14 @@ def compose(runs: list[tuple[str, dict]]) -> str:
 
     lines = [
         "One column per run of `benchmarks/bench_speed.py`: before = `astrobio_hf` of commit 67c1e0e (the branch "
-        "point, `git archive` into /tmp/wt12_before, first on PYTHONPATH), after = this branch; each run interleaves ours with the reference, and the machine (2 cores) was shared "
-        "with other engineers' jobs (load average 6-8 during these runs), so read the medians' RATIOS "
-        "(reference time / our time: > 1 = ours faster), not the seconds. The 1-thread columns repeat the small-op "
-        "rows with torch on one thread, where the 2-thread figures are dominated by thread contention.",
+        "point, `git archive` into /tmp/wt12_before, first on PYTHONPATH); after = the first pass of this branch "
+        "(datacube, multimodal, collator); final = the second pass (graph VAE, generation row, fused AdamW in every "
+        "train step of both sides, the PyG reference with our blocks' dropout and a second reference widened to "
+        "our parameter count). Each run interleaves ours with the reference on the 2-core machine shared with "
+        "other engineers' jobs (their load moved the seconds by up to 10x between minutes), so read the medians' "
+        "RATIOS (reference time / our time: > 1 = ours faster), not the seconds, and compare ratios within a "
+        "column. The 1-thread columns repeat the small-op rows with torch on one thread, where the 2-thread "
+        "figures are dominated by thread contention.",
         "",
         head, sep,
         line("datacube-small: parameters ours / stock VideoMAE", "datacube",
@@ -334,14 +411,23 @@ def compose(runs: list[tuple[str, dict]]) -> str:
              lambda d: pair(d["samples_per_s"]["before"], d["samples_per_s"]["after"], 3)),
         line("**multimodal speed-up in one process** (target >= 10)", "multimodal_before_after",
              lambda d: f"**{d['speedup']:.1f}x**"),
-        line("graph-vae-small: parameters ours / PyG VGAE", "graph_vae",
-             lambda d: f"{d['parameters']['ours']:,} / {d['parameters']['reference']:,}"),
-        line("graph-vae-small step, ms: ours / PyG VGAE", "graph_vae",
-             lambda d: pair(1e3 * d["seconds"]["ours"], 1e3 * d["seconds"]["reference"], 1)),
-        line("**graph VAE speed ratio** (target >= 1)", "graph_vae", lambda d: f"**{d['speed_ratio']:.2f}**"),
+        line("graph-vae-small: parameters ours / PyG VGAE same width / same parameter count", "graph_vae",
+             lambda d: " / ".join(f"{d['parameters'][k]:,}" if k in d["parameters"] else "-" for k in GRAPH_SIDES)),
+        line("graph-vae-small GFLOP/step: ours / same width / same parameter count", "graph_vae",
+             lambda d: " / ".join(f"{d['flops'][k] / 1e9:.3f}" if k in d["flops"] else "-" for k in GRAPH_SIDES)),
+        line("graph-vae-small step, ms: ours / same width / same parameter count", "graph_vae",
+             lambda d: " / ".join(f"{1e3 * d['seconds'][k]:,.1f}" if k in d["seconds"] else "-" for k in GRAPH_SIDES)),
+        line("**graph VAE speed ratio, same width** (target >= 1)", "graph_vae",
+             lambda d: f"**{d['speed_ratio']:.2f}**"),
+        line("**graph VAE speed ratio, same parameter count** (target >= 1)", "graph_vae",
+             lambda d: f"**{d['speed_ratio_same_parameters']:.2f}**" if "speed_ratio_same_parameters" in d else "-"),
         line("collator samples/s: ours / raw read", "collator",
              lambda d: pair(d["samples_per_s"]["ours"], d["samples_per_s"]["reference"], 0)),
         line("**collator speed ratio** (target >= 0.5)", "collator", lambda d: f"**{d['speed_ratio']:.2f}**"),
+        line("llm-small cached greedy generation, new tokens/s: AstroLLM / Llama", "llm_generation",
+             lambda d: pair(d["tokens_per_s"]["ours"], d["tokens_per_s"]["reference"], 0)),
+        line("**generation speed ratio** (target: parity)", "llm_generation",
+             lambda d: f"**{d['speed_ratio']:.2f}**"),
     ]
     sizes = next(r for _, r in runs if "graph_vae" in r)
     lines += [
@@ -349,7 +435,11 @@ def compose(runs: list[tuple[str, dict]]) -> str:
         f"Graph VAE: {sizes['graph_vae']['graphs']} graphs, {sizes['graph_vae']['nodes']} nodes, "
         f"{sizes['graph_vae']['edges']} edges. Collator: {sizes['collator']['rows']} rows of the test fixture "
         f"(tests/helpers/multimodal_rows.py, tiny shapes), batch {sizes['collator']['batch_size']}, raw read = "
-        "the same Arrow take + numpy arrays of the same columns. Runs:",
+        "the same Arrow take + numpy arrays of the same columns. Graph VAE reference: torch_geometric `VGAE` with "
+        "stock `GATv2Conv` residual + LayerNorm blocks of our heads and depth (final columns: with our blocks' "
+        "dropout, which the earlier columns' reference lacked; the same-parameter-count reference is widened to "
+        f"{_width(runs)}, as ours also carries an MLP edge decoder and a feature decoder). Generation: "
+        f"{_generation(runs)}. Runs:",
         "",
         *[f"- {label}: `{r['command']}` ({r['date']}; {r['machine']})"
           + "".join(f"; rows {', '.join(x['rows'])} rerun with `{x['command']}`" for x in r.get("reruns", []))
@@ -373,7 +463,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--merge", action="store_true", help="replace only the measured rows of an existing --json")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's, = cores)")
-    parser.add_argument("--only", nargs="*", default=None, help="datacube multimodal graph_vae collator")
+    parser.add_argument("--only", nargs="*", default=None,
+                        help="datacube multimodal graph_vae collator llm_generation")
+    parser.add_argument("--optimizer", choices=("fused", "foreach", "for-loop"), default="fused",
+                        help="torch AdamW implementation for every train-step row (default fused)")
     parser.add_argument("--write", action="store_true",
                         help="compose the RESULTS.md section from the benchmarks/speed_<run>.json files")
     args = parser.parse_args(argv)
@@ -382,6 +475,9 @@ def main(argv: list[str] | None = None) -> int:
         runs = [(label, json.loads((folder / f"speed_{label}.json").read_text())) for label in RUNS
                 if (folder / f"speed_{label}.json").exists()]
         body = compose(runs)
+        reading = folder / "speed_reading.md"  # the hand-written reading of the figures, kept across --write
+        if reading.exists():
+            body += "\n\n" + reading.read_text().strip()
         print(body)
         write_section(SECTION, body, RESULTS)
         return 0
@@ -390,13 +486,16 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
+    OPTIMIZER.clear()
+    OPTIMIZER.update({"fused": {"fused": True}, "foreach": {"foreach": True}, "for-loop": {"foreach": False}}[
+        args.optimizer])
     commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True).stdout.strip()
     result = {"label": args.label, "astrobio_hf": os.path.dirname(astrobio_hf.__file__), "commit": commit,
               "command": command_line(), "machine": machine(), "date": datetime.date.today().isoformat(),
-              "threads": torch.get_num_threads()}
+              "threads": torch.get_num_threads(), "optimizer": args.optimizer}
     print(json.dumps({k: result[k] for k in ("label", "astrobio_hf", "machine")}), flush=True)
-    wanted = set(args.only or ["datacube", "multimodal", "graph_vae", "collator"])
+    wanted = set(args.only or ["datacube", "multimodal", "graph_vae", "collator", "llm_generation"])
     result["peak_flops"] = matmul_peak(torch.float32, 1024, 5)
     if "collator" in wanted:
         result["collator"] = collator_row(256, 32, max(20, 6 * args.rounds), 3)
@@ -410,6 +509,9 @@ def main(argv: list[str] | None = None) -> int:
     if "multimodal" in wanted:
         result["multimodal"] = multimodal_row(4, args.rounds)
         print("multimodal", result["multimodal"]["samples_per_s"], result["multimodal"]["flops"], flush=True)
+    if "llm_generation" in wanted:
+        result["llm_generation"] = llm_generation_row("astro-llm-small", 4, 32, 64, max(6, 2 * args.rounds))
+        print("llm generation", json.dumps(result["llm_generation"]["tokens_per_s"]), flush=True)
     if args.v1_models:
         wanted.add("multimodal_before_after")
         result["multimodal_before_after"] = multimodal_before_after_row(args.v1_models, 4, args.rounds)

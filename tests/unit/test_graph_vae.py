@@ -353,3 +353,31 @@ def test_batched_negative_pairs_are_true_negatives_within_each_graph() -> None:
     # a 2-node graph with both directed edges present has no free pair: nothing is drawn for it
     full = Batch.from_data_list([Data(x=torch.zeros(2, 1), edge_index=torch.tensor([[0, 1], [1, 0]]))])
     assert batched_negative_pairs(full.edge_index, full.batch, full.edge_index, 1.0).shape == (2, 0)
+
+
+def test_encoder_blocks_see_the_message_graph_gatv2conv_builds_itself(batch: Batch) -> None:
+    """The encoder adds the self loops once; each block must compute what a stock GATv2Conv (self loops added by
+    itself, `fill_value="mean"`) computes on the same edges, even when the input holds a self loop."""
+    from torch_geometric.nn import GATv2Conv
+
+    model = tiny_model().eval()
+    edge_index = torch.cat([batch.edge_index, torch.tensor([[2], [2]])], dim=1)  # a self loop in the input
+    edge_attr = torch.cat([batch.edge_attr, torch.tensor([[3.0]])])
+    hidden = torch.randn(batch.num_nodes, model.config.hidden_size)
+    block = model.encoder.layers[0].conv
+    stock = GATv2Conv(block.in_channels, block.out_channels, heads=block.heads, edge_dim=block.edge_dim)
+    stock.load_state_dict(block.state_dict())
+    raw_index = torch.cat([edge_index, edge_index.flip(0)], dim=1)
+    flag = torch.ones(edge_index.size(1), 1)
+    raw_attr = torch.cat([torch.cat([edge_attr, flag], -1), torch.cat([edge_attr, -flag], -1)])
+    message_index, message_attr = model.encoder.message_edges(edge_index, edge_attr, torch.float32, batch.num_nodes)
+    torch.testing.assert_close(block(hidden, message_index, message_attr), stock(hidden, raw_index, raw_attr))
+
+
+def test_mlp_edge_decoder_scores_the_concatenated_pair() -> None:
+    """The MLP decoder projects nodes before gathering pairs: the logits are those of the MLP on [z_src, z_dst]."""
+    model = tiny_model()
+    z = torch.randn(7, model.config.latent_dim)
+    pairs = torch.tensor([[0, 1, 6, 3, 3], [5, 0, 2, 3, 4]])
+    expected = model.edge_decoder.mlp(torch.cat([z[pairs[0]], z[pairs[1]]], dim=-1)).squeeze(-1)
+    torch.testing.assert_close(model.edge_decoder(z, pairs), expected)

@@ -301,17 +301,25 @@ class AstroDatacubeModel(AstroDatacubePreTrainedModel):
     def physics_loss(self, reconstruction: torch.Tensor) -> torch.Tensor:
         """Lapse-rate + non-negativity penalties of a normalised `[B, V, T, L, Y, X]` cube, in physical units."""
         cfg = self.config
-        physical = denormalize(reconstruction.float(), cfg.normalization_mean, cfg.normalization_std)
-        loss = physical.new_zeros(())
-        if cfg.temperature_variable is not None:
-            temperature = physical[:, cfg.variable_names.index(cfg.temperature_variable)]  # [B, T, L, Y, X]
-            loss = loss + lapse_rate_penalty(temperature, cfg.pressure_levels, cfg.adiabatic_exponent, level_dim=-3)
-        nonnegative = dict.fromkeys(
-            [*cfg.nonnegative_variables, *([cfg.temperature_variable] if cfg.temperature_variable else [])]
+        penalised = list(dict.fromkeys(
+            [*([cfg.temperature_variable] if cfg.temperature_variable else []), *cfg.nonnegative_variables]
+        ))
+        if not penalised:
+            return reconstruction.new_zeros((), dtype=torch.float32)
+        # Only the penalised variables are denormalised: one gather instead of a full-cube denormalisation and a
+        # full-size gradient buffer per selected variable in the backward pass.
+        index = [cfg.variable_names.index(name) for name in penalised]
+        picked = reconstruction.float().index_select(1, torch.as_tensor(index, device=reconstruction.device))
+        physical = denormalize(
+            picked, [cfg.normalization_mean[i] for i in index], [cfg.normalization_std[i] for i in index]
         )
-        for name in nonnegative:
-            index = cfg.variable_names.index(name)
-            loss = loss + nonnegativity_penalty(physical[:, index], cfg.normalization_std[index])
+        loss = physical.new_zeros(())
+        if cfg.temperature_variable is not None:  # the first penalised variable
+            loss = loss + lapse_rate_penalty(physical[:, 0], cfg.pressure_levels, cfg.adiabatic_exponent, level_dim=-3)
+        temperature = [cfg.temperature_variable] if cfg.temperature_variable else []
+        for name in dict.fromkeys([*cfg.nonnegative_variables, *temperature]):  # the order of the sum as before
+            position = penalised.index(name)
+            loss = loss + nonnegativity_penalty(physical[:, position], cfg.normalization_std[index[position]])
         return loss
 
     # -- public API ----------

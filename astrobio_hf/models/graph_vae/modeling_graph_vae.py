@@ -7,7 +7,8 @@ Graphs are bipartite metabolite/reaction networks laid out as in `astrobio_hf.da
   carries the sign, so a pipeline writing signed or unsigned coefficients gives the same result.
 
 Encoder: symlog(x) -> linear -> `num_layers` residual GATv2 blocks (multi-head; messages travel along each edge and
-its reverse, with a direction flag appended to the edge attributes so substrates and products are told apart) ->
+its reverse, with a direction flag appended to the edge attributes so substrates and products are told apart, and
+along one self loop per node, added once for all blocks as GATv2Conv would add it in each) ->
 per-node Gaussian `mu`, `logvar` -> latents `z` (reparameterised in training, `mu` in eval). The graph embedding
 pools `mu` per graph with a PyG pooling op. Decoders: edge logits from latent pairs (MLP by default, or inner product), node
 features from each latent (predicted in symlog space; `reconstructed_features` are mapped back to raw units).
@@ -26,7 +27,14 @@ from torch_geometric.nn import GATv2Conv, global_add_pool, global_max_pool, glob
 from torch_geometric.nn.aggr import AttentionalAggregation
 from torch_geometric.nn.dense.linear import Linear as PyGLinear
 from torch_geometric.nn.models.autoencoder import InnerProductDecoder
-from torch_geometric.utils import coalesce, negative_sampling, scatter, to_undirected
+from torch_geometric.utils import (
+    add_self_loops,
+    coalesce,
+    negative_sampling,
+    remove_self_loops,
+    scatter,
+    to_undirected,
+)
 from transformers import PreTrainedModel
 from transformers import initialization as init
 from transformers.activations import ACT2FN
@@ -216,6 +224,9 @@ class AstroGraphVAEGATv2Block(GradientCheckpointingLayer):
             concat=True,
             dropout=config.attention_dropout,
             edge_dim=config.edge_attr_dim + 1,  # + the direction flag added by the encoder
+            # The encoder adds the self loops once for every block (with GATv2Conv's own "mean" edge attributes):
+            # the same message graph GATv2Conv would build in each block, without redoing it per block.
+            add_self_loops=False,
         )
         self.act = ACT2FN[config.hidden_act]
         self.dropout = nn.Dropout(config.dropout)
@@ -238,8 +249,12 @@ class AstroGraphVAEEncoder(nn.Module):
         self.mu_proj = nn.Linear(config.hidden_size, config.latent_dim)
         self.logvar_proj = nn.Linear(config.hidden_size, config.latent_dim)
 
-    def message_edges(self, edge_index: Tensor, edge_attr: Tensor | None, dtype: torch.dtype) -> tuple[Tensor, Tensor]:
-        """Each edge plus its reverse, with attributes `[edge_attr, +1 forward / -1 reverse]`.
+    def message_edges(
+        self, edge_index: Tensor, edge_attr: Tensor | None, dtype: torch.dtype, num_nodes: int
+    ) -> tuple[Tensor, Tensor]:
+        """Each edge plus its reverse, with attributes `[edge_attr, +1 forward / -1 reverse]`, plus one self loop per
+        node whose attributes are the mean of the node's incoming messages' (what GATv2Conv's default
+        `add_self_loops=True, fill_value="mean"` adds; built once here instead of once per block).
 
         Metabolic edges are directed (substrate -> reaction -> product); without the reverse edges a substrate would
         never hear from its reaction.
@@ -249,11 +264,12 @@ class AstroGraphVAEEncoder(nn.Module):
         direction = torch.ones(num_edges, 1, dtype=dtype, device=edge_index.device)
         both_index = torch.cat([edge_index, edge_index.flip(0)], dim=1)
         both_attr = torch.cat([torch.cat([attrs, direction], -1), torch.cat([attrs, -direction], -1)], dim=0)
-        return both_index, both_attr
+        both_index, both_attr = remove_self_loops(both_index, both_attr)
+        return add_self_loops(both_index, both_attr, fill_value=self.layers[0].conv.fill_value, num_nodes=num_nodes)
 
     def forward(self, x: Tensor, edge_index: Tensor, edge_attr: Tensor | None) -> tuple[Tensor, Tensor, Tensor]:
         hidden_states = self.input_proj(symlog(x))
-        message_index, message_attr = self.message_edges(edge_index, edge_attr, hidden_states.dtype)
+        message_index, message_attr = self.message_edges(edge_index, edge_attr, hidden_states.dtype, x.size(0))
         for layer in self.layers:
             hidden_states = layer(hidden_states, message_index, message_attr)
         mu = self.mu_proj(hidden_states)
@@ -284,7 +300,14 @@ class AstroGraphVAEEdgeDecoder(nn.Module):
     def forward(self, z: Tensor, edge_index: Tensor) -> Tensor:
         if self.kind == "inner_product":
             return self.inner_product(z, edge_index, sigmoid=False)
-        return self.mlp(torch.cat([z[edge_index[0]], z[edge_index[1]]], dim=-1)).squeeze(-1)
+        # mlp[0]([z_src, z_dst]) = W_src z_src + W_dst z_dst + b: project every node once with each half of the
+        # weight and gather the projections per pair (as GATv2Conv does with lin_l/lin_r), instead of
+        # multiplying the [pairs, 2 * latent] concatenation: fewer FLOPs whenever there are more pairs than nodes.
+        first, latent = self.mlp[0], z.size(-1)
+        from_src = F.linear(z, first.weight[:, :latent])
+        from_dst = F.linear(z, first.weight[:, latent:], first.bias)
+        hidden = from_src.index_select(0, edge_index[0]) + from_dst.index_select(0, edge_index[1])
+        return self.mlp[2](self.mlp[1](hidden)).squeeze(-1)
 
 
 class AstroGraphVAEGraphPooling(nn.Module):
@@ -357,7 +380,8 @@ class AstroGraphVAE(AstroGraphVAEPreTrainedModel):
         L = w_e L_{edge} + w_f L_{feat} + w_{kl} L_{KL} + w_c L_{balance}
 
     - :math:`L_{edge}`: binary cross-entropy of the decoded edge logits, 1 for the input edges and 0 for negative
-      pairs drawn per graph with `torch_geometric.utils.batched_negative_sampling` (about
+      pairs drawn per graph (`batched_negative_pairs`: what `torch_geometric.utils.batched_negative_sampling`
+      returns, drawn for all graphs at once; about
       `negative_sampling_ratio` per edge; for the symmetric inner-product decoder the reverse of an edge is never
       a negative).
     - :math:`L_{feat}`: mean squared error between decoded and input features, both in symlog space.
