@@ -86,6 +86,23 @@ def write_parquet_shards(splits: datasets.DatasetDict, spec: MultimodalSpec, url
             missing = sorted(set(spec.features()) - set(split.features))
             raise ValueError(f"split {name!r} does not match the spec (missing columns: {missing})")
     fs.makedirs(_join(root, DATA_DIR), exist_ok=True)
+    bars_were_on = datasets.is_progress_bar_enabled()  # one bar per shard file would drown the output
+    datasets.disable_progress_bars()
+    try:
+        manifest = _write_splits(splits, fs, root, shard_rows, max_shard_bytes)
+    finally:
+        if bars_were_on:
+            datasets.enable_progress_bars()
+    with fs.open(_join(root, MANIFEST_FILENAME), "w") as handle:
+        handle.write(json.dumps(manifest.to_dict(), indent=2, default=float))
+    with fs.open(_join(root, SPEC_FILENAME), "w") as handle:  # last: marks a complete write
+        handle.write(json.dumps(spec.to_dict(), indent=2))
+    return manifest
+
+
+def _write_splits(splits: datasets.DatasetDict, fs: fsspec.AbstractFileSystem, root: str, shard_rows: int | None,
+                  max_shard_bytes: int | None) -> ShardManifest:
+    """The shard files of every split, contiguous row ranges in the dataset's order."""
     manifest = ShardManifest(files={}, num_rows={}, shard_rows={},
                              provenance=summarize_provenance(splits["train"]) if "train" in splits else [])
     for name, split in splits.items():
@@ -100,10 +117,6 @@ def write_parquet_shards(splits: datasets.DatasetDict, spec: MultimodalSpec, url
                 part.to_parquet(handle, batch_size=min(row_group, rows))
             files.append(relative)
         manifest.files[name], manifest.num_rows[name], manifest.shard_rows[name] = files, len(split), rows
-    with fs.open(_join(root, MANIFEST_FILENAME), "w") as handle:
-        handle.write(json.dumps(manifest.to_dict(), indent=2, default=float))
-    with fs.open(_join(root, SPEC_FILENAME), "w") as handle:  # last: marks a complete write
-        handle.write(json.dumps(spec.to_dict(), indent=2))
     return manifest
 
 
@@ -136,6 +149,9 @@ def load_parquet_shards(url: str, storage_options: dict | None = None
                         ) -> tuple[datasets.IterableDatasetDict, MultimodalSpec, ShardManifest]:
     """Stream a dataset written by `write_parquet_shards`: one `IterableDataset` per split, typed with the spec's
     features, rows in the written order (shuffle it with `.shuffle(seed=..., buffer_size=...)`)."""
+    if any(char in url for char in "*?[]"):
+        raise ValueError(f"{url}: datasets reads data files as glob patterns, so the URL may not contain * ? [ ]; "
+                         "move or rename the folder")
     manifest, spec = read_manifest(url, storage_options)
     fs, root = fsspec.core.url_to_fs(url, **(storage_options or {}))
     data_files = {}

@@ -33,7 +33,7 @@ from ..models import (
 from ..models.presets import build_config, get_preset
 from .arguments import DataArguments, ModelArguments
 from .metrics import habitability_metrics
-from .streaming import StreamingSplits, load_streaming_splits
+from .streaming import EvalStream, StreamingSplits, load_streaming_splits
 
 logger = logging.getLogger(__name__)
 
@@ -108,6 +108,14 @@ def _arrow(dataset: datasets.Dataset | datasets.IterableDataset | None
     return ArrowBatches(dataset)
 
 
+def _eval(dataset: datasets.Dataset | datasets.IterableDataset | None, streaming: StreamingSplits | None,
+          rows: int | None = None) -> ArrowBatches | EvalStream | None:
+    """The eval split as the Trainer gets it; a stream with its row count when known (see EvalStream)."""
+    if dataset is None or streaming is None:
+        return _arrow(dataset)
+    return EvalStream(dataset, rows)
+
+
 def _limit(dataset: datasets.Dataset | None, limit: int | None) -> datasets.Dataset | None:
     if dataset is None or limit is None:
         return dataset
@@ -178,7 +186,8 @@ def build_task(model_args: ModelArguments, data_args: DataArguments, seed: int =
         model = build_model(model_args, extra_config=None if model_args.model_name_or_path else _from_spec(preset, spec))
         spec.check_model_config(model.config)
         return TrainingTask(
-            model=model, train_dataset=_arrow(train), eval_dataset=_arrow(evaluation),
+            model=model, train_dataset=_arrow(train),
+            eval_dataset=_eval(evaluation, streaming, streaming and streaming.rows.get(data_args.eval_split)),
             data_collator=MultimodalCollator(spec),
             prediction_fields=("habitability_logits", "hz_class_logits"), label_names=["habitability", "hz_class"],
             compute_metrics=habitability_metrics, spec=spec, streaming=streaming,
@@ -188,7 +197,7 @@ def build_task(model_args: ModelArguments, data_args: DataArguments, seed: int =
         return TrainingTask(
             model=build_model(model_args),
             train_dataset=_arrow(train.filter(keep, batched=True)) if train is not None else None,
-            eval_dataset=_arrow(evaluation.filter(keep, batched=True)) if evaluation is not None else None,
+            eval_dataset=_eval(evaluation.filter(keep, batched=True) if evaluation is not None else None, streaming),
             data_collator=GraphCollator(spec), spec=spec, streaming=streaming,
         )
     if kind == "datacube":
@@ -200,7 +209,7 @@ def build_task(model_args: ModelArguments, data_args: DataArguments, seed: int =
         return TrainingTask(
             model=model,
             train_dataset=_arrow(train.filter(keep, batched=True)) if train is not None else None,
-            eval_dataset=_arrow(evaluation.filter(keep, batched=True)) if evaluation is not None else None,
+            eval_dataset=_eval(evaluation.filter(keep, batched=True) if evaluation is not None else None, streaming),
             data_collator=CubeCollator(spec), spec=spec, streaming=streaming,
         )
     return _llm_task(model_args, data_args, train, evaluation, spec)
