@@ -80,3 +80,15 @@ def test_accelerate_gives_each_process_its_own_shards_once(shards):
             dispatch_batches=False)
         seen.append([name for batch in loader for name in batch["planet_name"]])
     assert seen == [["Planet 100 b", "Planet 101 b", "Planet 102 b"], ["Planet 103 b"]]
+
+
+def test_graph_vae_streams_only_rows_with_a_graph(shards):
+    from astrobio_hf.training.arguments import ModelArguments
+    from astrobio_hf.training.tasks import build_task
+
+    data = DataArguments(dataset_path=shards, streaming=True, shuffle_buffer_size=0)
+    task = build_task(ModelArguments(model_type="graph_vae"), data)
+    rows = list(itertools.islice(task.train_dataset, 12))
+    assert all(t.column("graph_mask")[0].as_py() for t in rows)
+    assert [t.column("planet_name")[0].as_py() for t in rows[:6]] == [f"Planet {i} b" for i in range(0, 12, 2)]
+    assert len(task.data_collator(rows[:4])["graph"]) == 4  # a PyG batch of 4 graphs
