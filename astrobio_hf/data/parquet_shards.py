@@ -28,7 +28,7 @@ from .provenance import summarize_provenance
 
 MANIFEST_FILENAME = "parquet_shards.json"
 DATA_DIR = "data"
-ROW_GROUP_BYTES = 64 << 20  # a streaming reader holds one row group per file at a time: keep it bounded
+ROW_GROUP_BYTES = 16 << 20  # a streaming reader decodes a row group at a time: keep it bounded
 
 
 @dataclass

@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from astrobio_hf.cli import main as cli_main
+from astrobio_hf.data import parquet_shards
 from astrobio_hf.data.collator import ArrowBatches, MultimodalCollator
 from astrobio_hf.data.multimodal_schema import SPEC_FILENAME
 from astrobio_hf.data.parquet_shards import (
@@ -54,11 +55,15 @@ def test_every_split_and_column_round_trips_in_order(splits, tmp_path, request, 
         assert list(streamed[name]) == list(split), name
 
 
-def test_shards_hold_at_most_shard_rows_and_bounded_row_groups(splits, tmp_path):
+def test_shards_hold_at_most_shard_rows_and_bounded_row_groups(splits, tmp_path, monkeypatch):
+    per_row = splits["train"].data.nbytes / len(splits["train"])
+    monkeypatch.setattr(parquet_shards, "ROW_GROUP_BYTES", int(2.5 * per_row))  # row groups of 2 rows
     url = tmp_path / "shards"
     manifest = write_parquet_shards(splits, SPEC, str(url), shard_rows=4)
     rows = [pq.ParquetFile(url / f).metadata.num_rows for f in manifest.files["train"]]
     assert rows == [4, 4, 3]
+    first = pq.ParquetFile(url / manifest.files["train"][0]).metadata
+    assert [first.row_group(i).num_rows for i in range(first.num_row_groups)] == [2, 2]
     assert sorted(p.name for p in (url / "data").iterdir())[:3] == [
         "test-00000-of-00001.parquet", "train-00000-of-00003.parquet", "train-00001-of-00003.parquet"]
     assert json.loads((url / MANIFEST_FILENAME).read_text())["shard_rows"]["train"] == 4
