@@ -2,7 +2,7 @@
 
 Usage:
 
-    python benchmarks/bench_streaming_memory.py [--rows 40000] [--batch-size 64] [--write]
+    python benchmarks/bench_streaming_memory.py [--rows 20000 --rows 80000] [--batch-size 64] [--write]
 
 The dataset is GENERATED: 1,000 rows of the trainer-test fixture (tests/helpers/multimodal_rows.py: structured
 spectra, light curves, lapse-rate climate cubes on every 4th row, hexokinase graphs), repeated to `--rows` rows. It is
@@ -12,10 +12,12 @@ process that feeds the Trainer's data path (a torch DataLoader and `MultimodalCo
 - `arrow_map_style`: what `train.py` does without `--streaming`: `load_from_disk` (memory-mapped Arrow),
   `ArrowBatches`, a shuffling sampler; touched pages of the mapping count in RSS;
 - `arrow_in_memory`: the same with the table loaded into memory (`keep_in_memory=True`);
-- `parquet_streaming`: what `train.py --streaming` does: the shards as an `IterableDataset`, shuffle buffer 1,000.
+- `parquet_streaming_N`: what `train.py --streaming --shuffle_input_shards N` does: the shards (5,000 rows each) as
+  an `IterableDataset`, shuffle buffer 1,000 rows filled from N shards at once (N readers decoding row groups).
 
-Each figure is the process's peak RSS (`ru_maxrss`) minus its RSS after the imports (torch, datasets, PyG), so it is
-the memory the data path added. The machine is shared: other jobs change timings, not these memory figures much.
+Each figure is the process's peak RSS (VmHWM) minus its RSS after the imports (torch, datasets, PyG), so it is the
+memory the data path added; two dataset sizes show what grows with the data. The machine is shared: other jobs change
+timings, not these memory figures much.
 """
 
 from __future__ import annotations
@@ -42,6 +44,9 @@ def _status_mb(field: str) -> float:
     return float("nan")
 
 
+READERS = ("arrow_map_style", "arrow_in_memory", "parquet_streaming_1", "parquet_streaming_10")
+
+
 def _reader(kind: str, folder: str, batch_size: int) -> None:
     """Child process: one pass over the train split; prints the figures as JSON."""
     import datasets
@@ -55,9 +60,10 @@ def _reader(kind: str, folder: str, batch_size: int) -> None:
     torch.set_num_threads(1)
     base = _status_mb("VmRSS")
     spec = MultimodalSpec.from_dict(json.loads((Path(folder) / "arrow" / SPEC_FILENAME).read_text()))
-    if kind == "parquet_streaming":
+    if kind.startswith("parquet_streaming_"):
         splits, _, _ = load_parquet_shards(str(Path(folder) / "parquet"))
-        data = splits["train"].shuffle(seed=0, buffer_size=1000).with_format("arrow")
+        data = splits["train"].shuffle(seed=0, buffer_size=1000,
+                                       max_buffer_input_shards=int(kind.rsplit("_", 1)[1])).with_format("arrow")
         loader = DataLoader(data, batch_size=batch_size, collate_fn=MultimodalCollator(spec))
     else:
         split = datasets.load_from_disk(str(Path(folder) / "arrow"),
@@ -112,7 +118,7 @@ def _build(folder: Path, rows: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=40000)
+    parser.add_argument("--rows", type=int, action="append", default=None, help="train rows (repeatable)")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--write", action="store_true", help="write the section of benchmarks/RESULTS.md")
     parser.add_argument("--reader", help=argparse.SUPPRESS)
@@ -121,29 +127,32 @@ def main() -> None:
     if args.reader:
         _reader(args.reader, args.folder, args.batch_size)
         return
-    with tempfile.TemporaryDirectory(prefix="bench-streaming-") as tmp:
-        data = _build(Path(tmp), args.rows)
-        print(json.dumps({"dataset": data}))
-        results = []
-        for kind in ("arrow_map_style", "arrow_in_memory", "parquet_streaming"):
-            out = subprocess.run([sys.executable, __file__, "--reader", kind, "--folder", tmp, "--batch-size",
-                                  str(args.batch_size)], capture_output=True, text=True, check=True, cwd=REPO)
-            results.append(json.loads(out.stdout.strip().splitlines()[-1]))
-            print(json.dumps(results[-1]))
+    sizes, results = [], []
+    for rows in args.rows or [20000, 80000]:
+        with tempfile.TemporaryDirectory(prefix="bench-streaming-") as tmp:
+            sizes.append(_build(Path(tmp), rows))
+            print(json.dumps({"dataset": sizes[-1]}))
+            for kind in READERS:
+                out = subprocess.run([sys.executable, __file__, "--reader", kind, "--folder", tmp, "--batch-size",
+                                      str(args.batch_size)], capture_output=True, text=True, check=True, cwd=REPO)
+                results.append(json.loads(out.stdout.strip().splitlines()[-1]))
+                print(json.dumps(results[-1]))
     if args.write:
-        streaming = next(r for r in results if r["kind"] == "parquet_streaming")["added_mb"]
-        table = ["| reader | rows read | RSS after imports, MB | peak RSS, MB | added by the data path, MB | "
-                 "added / streaming |", "|---|---:|---:|---:|---:|---:|"]
-        for r in results:
-            table.append(f"| {r['kind']} | {r['rows']:,} | {r['base_mb']:.0f} | {r['peak_mb']:.0f} | "
-                         f"{r['added_mb']:.0f} | {r['added_mb'] / streaming:.2f} |")
-        body = (f"GENERATED rows (1,000 rows of tests/helpers/multimodal_rows.py repeated): {data['rows']:,} train "
-                f"rows, {data['arrow_mb']:.0f} MB of Arrow, {data['parquet_mb']:.0f} MB in {data['shards']} Parquet "
-                f"shards. One shuffled pass through a DataLoader (batch {args.batch_size}) and MultimodalCollator, "
-                "each reader in a fresh process; no model (the model's memory is the same for both paths). The "
-                "machine is shared with other jobs.\n\n" + "\n".join(table))
+        table = ["| reader | " + " | ".join(f"added at {d['rows']:,} rows, MB" for d in sizes) + " |",
+                 "|---|" + "---:|" * len(sizes)]
+        for kind in READERS:
+            added = [r["added_mb"] for r in results if r["kind"] == kind]
+            table.append(f"| {kind} | " + " | ".join(f"{a:.0f}" for a in added) + " |")
+        data = "; ".join(f"{d['rows']:,} rows: {d['arrow_mb']:.0f} MB of Arrow, {d['parquet_mb']:.1f} MB in "
+                         f"{d['shards']} Parquet shards" for d in sizes)
+        body = (f"GENERATED rows (1,000 rows of tests/helpers/multimodal_rows.py repeated, each copy's arrays scaled): "
+                f"{data} (the fixture's regular values compress far better than archive data would). One shuffled "
+                f"pass through a DataLoader (batch {args.batch_size}) and MultimodalCollator, each reader in a fresh "
+                "process; no model (its memory is the same for every reader). Figures: peak RSS minus RSS after "
+                "the imports. The mapped Arrow pages of arrow_map_style are file-backed (the kernel can drop them "
+                "under pressure) but still need the dataset on local disk. The machine is shared with other "
+                "jobs.\n\n" + "\n".join(table))
         write_section("Streaming from Parquet shards: peak RSS of one pass", body)
-
 
 if __name__ == "__main__":
     main()

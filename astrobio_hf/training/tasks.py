@@ -32,8 +32,9 @@ from ..models import (
 )
 from ..models.presets import build_config, get_preset
 from .arguments import DataArguments, ModelArguments
+from .eval_stream import EvalStream
 from .metrics import habitability_metrics
-from .streaming import EvalStream, StreamingSplits, load_streaming_splits
+from .streaming import StreamingSplits, load_streaming_splits
 
 logger = logging.getLogger(__name__)
 

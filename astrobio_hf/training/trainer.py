@@ -26,8 +26,8 @@ from torch_geometric.data import Batch, Data
 from transformers import Trainer
 
 from .checkpoints import mark_complete, rotate_complete_checkpoints
+from .eval_stream import mark_eval_length
 from .optimizers import create_optimizer
-from .streaming import mark_eval_length
 
 #: Seed of every random draw made during evaluation (graph negative pairs, ...): one checkpoint, one eval loss.
 EVAL_SEED = 0
