@@ -2,8 +2,8 @@
 
 All four model types train from one prepared multimodal dataset (a `DatasetDict` saved with `save_to_disk` plus its
 `MultimodalSpec`; with `--streaming`, the same dataset as Parquet shards read as `IterableDataset`s, see streaming.py):
-the multimodal model uses whole rows; the graph VAE the rows that carry a metabolic graph; the
-datacube model the rows that carry a climate cube; the LLM the `text` column, tokenized and packed into blocks.
+the multimodal model uses whole rows; the graph VAE the rows that carry a metabolic graph; the datacube model the rows
+that carry a climate cube; the LLM the `text` column, tokenized and packed into blocks.
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ class TrainingTask:
 
     model: PreTrainedModel
     train_dataset: datasets.Dataset | ArrowBatches | datasets.IterableDataset | None
-    eval_dataset: datasets.Dataset | ArrowBatches | datasets.IterableDataset | None
+    eval_dataset: datasets.Dataset | ArrowBatches | EvalStream | None
     data_collator: Callable[[Any], dict[str, Any]]
     prediction_fields: tuple[str, ...] = ()
     label_names: list[str] = field(default_factory=list)
@@ -188,7 +188,7 @@ def build_task(model_args: ModelArguments, data_args: DataArguments, seed: int =
         spec.check_model_config(model.config)
         return TrainingTask(
             model=model, train_dataset=_arrow(train),
-            eval_dataset=_eval(evaluation, streaming, streaming and streaming.rows.get(data_args.eval_split)),
+            eval_dataset=_eval(evaluation, streaming, streaming.rows.get(data_args.eval_split) if streaming else None),
             data_collator=MultimodalCollator(spec),
             prediction_fields=("habitability_logits", "hz_class_logits"), label_names=["habitability", "hz_class"],
             compute_metrics=habitability_metrics, spec=spec, streaming=streaming,
