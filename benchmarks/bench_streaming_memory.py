@@ -138,11 +138,13 @@ def main() -> None:
                 results.append(json.loads(out.stdout.strip().splitlines()[-1]))
                 print(json.dumps(results[-1]))
     if args.write:
-        table = ["| reader | " + " | ".join(f"added at {d['rows']:,} rows, MB" for d in sizes) + " |",
-                 "|---|" + "---:|" * len(sizes)]
+        reference = [r["added_mb"] for r in results if r["kind"] == "parquet_streaming_1"]
+        table = ["| reader | " + " | ".join(f"added at {d['rows']:,} rows, MB (/ parquet_streaming_1)"
+                                           for d in sizes) + " |", "|---|" + "---:|" * len(sizes)]
         for kind in READERS:
             added = [r["added_mb"] for r in results if r["kind"] == kind]
-            table.append(f"| {kind} | " + " | ".join(f"{a:.0f}" for a in added) + " |")
+            table.append(f"| {kind} | " + " | ".join(f"{a:.0f} ({a / ref:.2f})" for a, ref in zip(added, reference))
+                         + " |")
         data = "; ".join(f"{d['rows']:,} rows: {d['arrow_mb']:.0f} MB of Arrow, {d['parquet_mb']:.1f} MB in "
                          f"{d['shards']} Parquet shards" for d in sizes)
         body = (f"GENERATED rows (1,000 rows of tests/helpers/multimodal_rows.py repeated, each copy's arrays scaled): "
