@@ -143,8 +143,8 @@ def main() -> None:
                                            for d in sizes) + " |", "|---|" + "---:|" * len(sizes)]
         for kind in READERS:
             added = [r["added_mb"] for r in results if r["kind"] == kind]
-            table.append(f"| {kind} | " + " | ".join(f"{a:.0f} ({a / ref:.2f})" for a, ref in zip(added, reference))
-                         + " |")
+            cells = [f"{a:.0f} ({a / ref:.2f})" for a, ref in zip(added, reference, strict=True)]
+            table.append(f"| {kind} | " + " | ".join(cells) + " |")
         data = "; ".join(f"{d['rows']:,} rows: {d['arrow_mb']:.0f} MB of Arrow, {d['parquet_mb']:.1f} MB in "
                          f"{d['shards']} Parquet shards" for d in sizes)
         body = (f"GENERATED rows (1,000 rows of tests/helpers/multimodal_rows.py repeated, each copy's arrays scaled): "
