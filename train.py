@@ -23,6 +23,7 @@ from astrobio_hf.training.callbacks import build_callbacks
 from astrobio_hf.training.checkpoints import last_complete_checkpoint, remove_incomplete_checkpoints
 from astrobio_hf.training.cli_args import parse_train_args
 from astrobio_hf.training.loss_curve import write_loss_curve
+from astrobio_hf.training.streaming import configure_streaming
 from astrobio_hf.training.tasks import build_task
 from astrobio_hf.training.trainer import AstroTrainer
 
@@ -56,9 +57,12 @@ def main(argv: list[str] | None = None) -> dict:
     if training_args.push_to_hub and not push_repo:
         raise ValueError("--push_to_hub needs --hub_model_id ORG/NAME")
     training_args.push_to_hub = False
-    task = build_task(model_args, data_args)
+    task = build_task(model_args, data_args,
+                      seed=training_args.seed if training_args.data_seed is None else training_args.data_seed)
     if training_args.do_train and task.train_dataset is None:
         raise ValueError(f"{data_args.dataset_path} has no 'train' split to train on")
+    if task.streaming is not None:
+        configure_streaming(training_args, rows_of(task.train_dataset, task, "train", model_args.model_type))
     trainer = AstroTrainer(
         model=task.model,
         args=training_args,
@@ -79,11 +83,10 @@ def main(argv: list[str] | None = None) -> dict:
         "num_processes": trainer.accelerator.num_processes,
         "distributed_type": str(trainer.accelerator.distributed_type.value),
         "mixed_precision": trainer.accelerator.mixed_precision,
-        "train_rows": len(task.train_dataset) if task.train_dataset is not None else 0,
-        "eval_rows": len(task.eval_dataset) if task.eval_dataset is not None else 0,
-        # relative to the model folder: run_info.json is uploaded with the model and must hold no local path
-        "dataset_path": os.path.relpath(Path(data_args.dataset_path).resolve(),
-                                        Path(training_args.output_dir).resolve()) if data_args.dataset_path else None,
+        "train_rows": rows_of(task.train_dataset, task, "train", model_args.model_type),
+        "eval_rows": rows_of(task.eval_dataset, task, data_args.eval_split, model_args.model_type),
+        "dataset_path": recorded_dataset_path(data_args.dataset_path, training_args.output_dir),
+        "streaming": data_args.streaming,
     }
     logger.info("run: %s", run_info)
     if trainer.is_world_process_zero():
@@ -119,7 +122,10 @@ def main(argv: list[str] | None = None) -> dict:
         if curve is not None:
             results["loss_curve"] = str(curve)
         if (output / "config.json").is_file():
-            sources = summarize_provenance(task.train_dataset) if task.train_dataset is not None else []
+            if task.streaming is not None:  # counted when the shards were written: streaming never holds the split
+                sources = task.streaming.manifest.provenance
+            else:
+                sources = summarize_provenance(task.train_dataset) if task.train_dataset is not None else []
             recipe = recipe_of(sys.argv[1:] if argv is None else argv)
             preset = None if model_args.model_name_or_path else resolved_preset(model_args)
             if training_args.do_train:  # what the card is rebuilt from later (astrobio-hf evaluate rewrites it)
@@ -133,6 +139,27 @@ def main(argv: list[str] | None = None) -> dict:
             results["hub_url"] = push_model(output, push_repo)
             print(f"pushed {output} to {results['hub_url']} (private)")
     return results
+
+
+def rows_of(dataset, task, split: str, model_type: str) -> int | None:
+    """Rows of a split: its length, or for a stream the row count of its shards as written (None when the model
+    type filters the rows: graph_vae and datacube keep the rows that carry their modality)."""
+    if dataset is None:
+        return 0
+    if task.streaming is None:
+        return len(dataset)
+    return task.streaming.rows.get(split) if model_type == "multimodal" else None
+
+
+def recorded_dataset_path(path: str | None, output_dir: str) -> str | None:
+    """The dataset as run_info.json records it: a remote URL as given; a local path relative to the model folder
+    (run_info.json is uploaded with the model and must hold no local path)."""
+    if not path:
+        return None
+    if "://" in path and not path.startswith("file://"):
+        return path
+    local = path.removeprefix("file://")
+    return os.path.relpath(Path(local).resolve(), Path(output_dir).resolve())
 
 
 def resolved_preset(model_args) -> str:

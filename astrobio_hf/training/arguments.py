@@ -46,7 +46,21 @@ class DataArguments:
     """Where the training data comes from."""
 
     dataset_path: str | None = field(
-        default=None, metadata={"help": "a dataset saved with save_to_disk (a DatasetDict with train/validation)"}
+        default=None, metadata={"help": "a dataset saved with save_to_disk (a DatasetDict with train/validation); "
+                                        "with --streaming, Parquet shards written by `astrobio-hf to-parquet` "
+                                        "(a folder or any fsspec URL)"}
+    )
+    streaming: bool = field(
+        default=False, metadata={"help": "stream --dataset_path's Parquet shards as IterableDatasets (datasets "
+                                         "larger than memory or disk); needs --max_steps or derives it"}
+    )
+    shuffle_buffer_size: int = field(
+        default=1000, metadata={"help": "with --streaming: rows in the shuffle buffer (0 = no shuffling)"}
+    )
+    shuffle_input_shards: int = field(
+        default=10, metadata={"help": "with --streaming: shards read at once to fill the shuffle buffer (datasets' "
+                                      "max_buffer_input_shards); above 1, datasets waits 5 s after each pass over "
+                                      "the data for Arrow's reader threads to stop"}
     )
     data_dir: str | None = field(default=None, metadata={"help": "local archive dumps for the builders"})
     cache_dir: str | None = field(default=None, metadata={"help": "Arrow cache directory of the builders"})
@@ -54,6 +68,12 @@ class DataArguments:
     max_eval_samples: int | None = field(default=None)
     block_size: int = field(default=128, metadata={"help": "LLM sequence length"})
     eval_split: str = field(default="validation")
+
+    def __post_init__(self) -> None:
+        if self.shuffle_buffer_size < 0:
+            raise ValueError(f"--shuffle_buffer_size must be >= 0, got {self.shuffle_buffer_size}.")
+        if self.shuffle_input_shards < 1:
+            raise ValueError(f"--shuffle_input_shards must be >= 1, got {self.shuffle_input_shards}.")
 
 
 @dataclass

@@ -1,8 +1,9 @@
 """What `train.py` needs for each model type: the model, the train/eval datasets, the collator and the metrics.
 
 All four model types train from one prepared multimodal dataset (a `DatasetDict` saved with `save_to_disk` plus its
-`MultimodalSpec`): the multimodal model uses whole rows; the graph VAE the rows that carry a metabolic graph; the
-datacube model the rows that carry a climate cube; the LLM the `text` column, tokenized and packed into blocks.
+`MultimodalSpec`; with `--streaming`, the same dataset as Parquet shards read as `IterableDataset`s, see streaming.py):
+the multimodal model uses whole rows; the graph VAE the rows that carry a metabolic graph; the datacube model the rows
+that carry a climate cube; the LLM the `text` column, tokenized and packed into blocks.
 """
 
 from __future__ import annotations
@@ -31,7 +32,9 @@ from ..models import (
 )
 from ..models.presets import build_config, get_preset
 from .arguments import DataArguments, ModelArguments
+from .eval_stream import EvalStream
 from .metrics import habitability_metrics
+from .streaming import StreamingSplits, load_streaming_splits
 
 logger = logging.getLogger(__name__)
 
@@ -54,8 +57,8 @@ class TrainingTask:
     """Everything model-specific that AstroTrainer is given."""
 
     model: PreTrainedModel
-    train_dataset: datasets.Dataset | ArrowBatches | None
-    eval_dataset: datasets.Dataset | ArrowBatches | None
+    train_dataset: datasets.Dataset | ArrowBatches | datasets.IterableDataset | None
+    eval_dataset: datasets.Dataset | ArrowBatches | EvalStream | None
     data_collator: Callable[[Any], dict[str, Any]]
     prediction_fields: tuple[str, ...] = ()
     label_names: list[str] = field(default_factory=list)
@@ -63,6 +66,7 @@ class TrainingTask:
     perplexity: bool = False
     tokenizer: PreTrainedTokenizerBase | None = None
     spec: MultimodalSpec | None = None
+    streaming: StreamingSplits | None = None  # with --streaming: the manifest (row counts, provenance)
 
 
 def _overrides(model_args: ModelArguments) -> dict[str, Any]:
@@ -97,8 +101,20 @@ def build_model(model_args: ModelArguments, extra_config: dict[str, Any] | None 
     return model_cls(config)
 
 
-def _arrow(dataset: datasets.Dataset | None) -> ArrowBatches | None:
-    return None if dataset is None else ArrowBatches(dataset)
+def _arrow(dataset: datasets.Dataset | datasets.IterableDataset | None
+           ) -> ArrowBatches | datasets.IterableDataset | None:
+    """A map-style split served as Arrow slices; a streamed split is already one (rows as one-row Arrow tables)."""
+    if dataset is None or isinstance(dataset, datasets.IterableDataset):
+        return dataset
+    return ArrowBatches(dataset)
+
+
+def _eval(dataset: datasets.Dataset | datasets.IterableDataset | None, streaming: StreamingSplits | None,
+          rows: int | None = None) -> ArrowBatches | EvalStream | None:
+    """The eval split as the Trainer gets it; a stream with its row count when known (see EvalStream)."""
+    if dataset is None or streaming is None:
+        return _arrow(dataset)
+    return EvalStream(dataset, rows)
 
 
 def _limit(dataset: datasets.Dataset | None, limit: int | None) -> datasets.Dataset | None:
@@ -147,33 +163,43 @@ def _from_spec(preset: str, spec: MultimodalSpec) -> dict[str, Any]:
             "datacube_config": {**preset_kwargs.get("datacube_config", {}), **datacube_fields(spec)}}
 
 
-def build_task(model_args: ModelArguments, data_args: DataArguments) -> TrainingTask:
-    """Load the prepared dataset and assemble the model-specific pieces for `--model_type`."""
+def build_task(model_args: ModelArguments, data_args: DataArguments, seed: int = 0) -> TrainingTask:
+    """Load the prepared dataset and assemble the model-specific pieces for `--model_type` (`seed` shuffles a
+    streamed train split; map-style splits are shuffled by the Trainer's sampler)."""
     if not data_args.dataset_path:
         raise ValueError("--dataset_path is required: a multimodal dataset prepared by "
                          "`astrobio-hf prepare --dataset multimodal` (or saved with save_multimodal_dataset).")
-    splits, spec = load_multimodal_dataset(data_args.dataset_path)
-    train = _limit(splits.get("train"), data_args.max_train_samples)
-    evaluation = _limit(splits.get(data_args.eval_split), data_args.max_eval_samples)
     kind = model_args.model_type
+    streaming = None
+    if data_args.streaming:
+        if kind == "llm":
+            raise ValueError("--streaming trains the multimodal, graph_vae and datacube models; the LLM's tokenizer "
+                             "and packing need the whole text column: train it from a saved dataset.")
+        streaming = load_streaming_splits(data_args, seed)
+        train, evaluation, spec = streaming.train, streaming.evaluation, streaming.spec
+    else:
+        splits, spec = load_multimodal_dataset(data_args.dataset_path)
+        train = _limit(splits.get("train"), data_args.max_train_samples)
+        evaluation = _limit(splits.get(data_args.eval_split), data_args.max_eval_samples)
 
     if kind == "multimodal":
         preset = model_args.preset or DEFAULT_PRESETS[kind]
         model = build_model(model_args, extra_config=None if model_args.model_name_or_path else _from_spec(preset, spec))
         spec.check_model_config(model.config)
         return TrainingTask(
-            model=model, train_dataset=_arrow(train), eval_dataset=_arrow(evaluation),
+            model=model, train_dataset=_arrow(train),
+            eval_dataset=_eval(evaluation, streaming, streaming.rows.get(data_args.eval_split) if streaming else None),
             data_collator=MultimodalCollator(spec),
             prediction_fields=("habitability_logits", "hz_class_logits"), label_names=["habitability", "hz_class"],
-            compute_metrics=habitability_metrics, spec=spec,
+            compute_metrics=habitability_metrics, spec=spec, streaming=streaming,
         )
     if kind == "graph_vae":
         keep = lambda rows: rows["graph_mask"]  # noqa: E731
         return TrainingTask(
             model=build_model(model_args),
             train_dataset=_arrow(train.filter(keep, batched=True)) if train is not None else None,
-            eval_dataset=_arrow(evaluation.filter(keep, batched=True)) if evaluation is not None else None,
-            data_collator=GraphCollator(spec), spec=spec,
+            eval_dataset=_eval(evaluation.filter(keep, batched=True) if evaluation is not None else None, streaming),
+            data_collator=GraphCollator(spec), spec=spec, streaming=streaming,
         )
     if kind == "datacube":
         keep = lambda rows: rows["climate_cube_mask"]  # noqa: E731
@@ -184,8 +210,8 @@ def build_task(model_args: ModelArguments, data_args: DataArguments) -> Training
         return TrainingTask(
             model=model,
             train_dataset=_arrow(train.filter(keep, batched=True)) if train is not None else None,
-            eval_dataset=_arrow(evaluation.filter(keep, batched=True)) if evaluation is not None else None,
-            data_collator=CubeCollator(spec), spec=spec,
+            eval_dataset=_eval(evaluation.filter(keep, batched=True) if evaluation is not None else None, streaming),
+            data_collator=CubeCollator(spec), spec=spec, streaming=streaming,
         )
     return _llm_task(model_args, data_args, train, evaluation, spec)
 

@@ -26,6 +26,7 @@ from torch_geometric.data import Batch, Data
 from transformers import Trainer
 
 from .checkpoints import mark_complete, rotate_complete_checkpoints
+from .eval_stream import mark_eval_length
 from .optimizers import create_optimizer
 
 #: Seed of every random draw made during evaluation (graph negative pairs, ...): one checkpoint, one eval loss.
@@ -69,6 +70,15 @@ class AstroTrainer(Trainer):
         if isinstance(data, (Batch, Data)):
             return data.to(self.args.device)
         return super()._prepare_input(data)
+
+    def get_eval_dataloader(self, eval_dataset: Any = None):
+        loader = super().get_eval_dataloader(eval_dataset)
+        if eval_dataset is None:
+            stream = self.eval_dataset
+        else:
+            stream = self.eval_dataset[eval_dataset] if isinstance(eval_dataset, str) else eval_dataset
+        mark_eval_length(loader, stream)  # --streaming under DDP: every eval row counted once
+        return loader
 
     # -- losses ------------------------------------------------------------------------------------------------------
     def compute_loss(self, model: nn.Module, inputs: dict[str, Any], return_outputs: bool = False,
