@@ -55,8 +55,9 @@ def prepare_source(key: str, data_dir: str | os.PathLike | None = None, cache_di
     builder.download_and_prepare(download_mode="force_redownload" if force_download else None,
                                  num_proc=num_proc if num_proc and num_proc > 1 else None)
     from_cache = not builder.built_here
-    dataset = builder.as_dataset(split="train")
-    return PrepareResult(source=key, rows=dataset.num_rows, columns=list(dataset.column_names),
+    # from the saved dataset info, not as_dataset(): mapping a large result would touch every page of it
+    split = builder.info.splits["train"]
+    return PrepareResult(source=key, rows=split.num_examples, columns=list(builder.info.features),
                          cache_dir=str(builder.cache_dir), from_cache=from_cache,
                          skipped_files=builder.skipped_files, quality=builder.report().get("quality", {}))
 
