@@ -126,8 +126,6 @@ class ArchiveBuilder(datasets.ArrowBasedBuilder):
     MIN_INTERVAL_S: ClassVar[float] = 0.5
     #: Rows gathered into one Arrow table when :meth:`parse_file` yields row dicts.
     ROWS_PER_BATCH: ClassVar[int] = 4096
-    #: Consecutive small tables (of one or several files) are joined up to this many rows before writing.
-    ROWS_PER_WRITE: ClassVar[int] = 65536
 
     def __init__(self, *args: Any, data_dir: str | os.PathLike | None = None,
                  data_files: str | os.PathLike | list | None = None, request_timeout_s: float | None = None,
@@ -467,24 +465,6 @@ class ArchiveBuilder(datasets.ArrowBasedBuilder):
 
     def _generate_tables(self, files: list[tuple[int, str, str]], n_files: int,
                          parts_dir: str) -> Iterator[tuple[Key, pa.Table]]:
-        """The tables of :meth:`_file_tables`, small ones joined up to :attr:`ROWS_PER_WRITE` rows (writing costs a
-        fixed time per table: 10,000 short light curves would otherwise pay it 10,000 times)."""
-        pending: list[pa.Table] = []
-        first_key: Key | None = None
-        rows = 0
-        for key, table in self._file_tables(files, n_files, parts_dir):
-            if first_key is None:
-                first_key = key
-            pending.append(table)
-            rows += table.num_rows
-            if rows >= self.ROWS_PER_WRITE:
-                yield first_key, pa.concat_tables(pending)
-                pending, first_key, rows = [], None, 0
-        if pending:
-            yield first_key, pa.concat_tables(pending)
-
-    def _file_tables(self, files: list[tuple[int, str, str]], n_files: int,
-                     parts_dir: str) -> Iterator[tuple[Key, pa.Table]]:
         """Each file's tables plus the provenance columns; with several files, through :class:`FileParts`.
 
         Several files: a file is parsed whole into its part first (so a skipped bad file leaves nothing
