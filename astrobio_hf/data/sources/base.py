@@ -63,6 +63,7 @@ from ..download import BadAnswerError, HttpClient, Secrets, join_url, redact_url
 from ..physical_ranges import check_table
 from .errors import SourceFormatError
 from .file_parts import FileParts, FileRecord
+from .local_files import resolve_local_files
 from .tabular import Column, rows, units_text
 
 logger = logging.getLogger(__name__)
@@ -135,7 +136,7 @@ class ArchiveBuilder(datasets.ArrowBasedBuilder):
             raise TypeError(f"{type(self).__name__} must set SOURCE")
         if data_dir is not None:
             data_dir = os.path.abspath(os.fspath(data_dir))
-        files = self._resolve_local_files(data_dir, data_files)
+        files = resolve_local_files(self.SOURCE, self.FILE_PATTERNS, data_dir, data_files)
         if files is not None:
             # origin metadata (size, mtime) enters the config hash: edited dumps get a new cache
             meta = [(str(os.stat(f).st_size), str(os.stat(f).st_mtime_ns)) for f in files]
@@ -263,39 +264,6 @@ class ArchiveBuilder(datasets.ArrowBasedBuilder):
         if self.config.data_files is None:
             return None
         return list(self.config.data_files["train"])
-
-    def _resolve_local_files(self, data_dir: str | None, data_files: Any) -> list[str] | None:
-        if data_dir is None and data_files is None:
-            return None
-        if data_dir is not None and not os.path.isdir(data_dir):
-            raise FileNotFoundError(f"{self.SOURCE}: data_dir {data_dir} is not a directory")
-        root = Path(data_dir) if data_dir else Path.cwd()
-        if data_files is None:
-            patterns = list(self.FILE_PATTERNS)
-        elif isinstance(data_files, (str, os.PathLike)):
-            patterns = [os.fspath(data_files)]
-        elif isinstance(data_files, dict):
-            patterns = [os.fspath(p) for v in data_files.values() for p in ([v] if isinstance(v, str) else v)]
-        else:
-            patterns = [os.fspath(p) for p in data_files]
-        found: set[str] = set()
-        for pattern in patterns:
-            candidate = Path(pattern) if os.path.isabs(pattern) else root / pattern
-            if candidate.is_file():  # a plain path (may contain glob characters such as '[')
-                found.add(str(candidate.resolve()))
-                continue
-            if os.path.isabs(pattern):
-                matches = Path(candidate.anchor).glob(str(candidate.relative_to(candidate.anchor)))
-            else:
-                matches = root.glob(pattern)
-            hits = [str(m.resolve()) for m in matches if m.is_file() and not m.name.startswith(".")]
-            if data_files is not None and not hits:
-                raise FileNotFoundError(f"{self.SOURCE}: no file matches {pattern!r} (under {root})")
-            found.update(hits)
-        if not found:
-            raise FileNotFoundError(f"{self.SOURCE}: no native files ({', '.join(self.FILE_PATTERNS)}) "
-                                    f"under {root}")
-        return sorted(found)
 
     def fetch(self, client: HttpClient, download_dir: Path, force: bool = False) -> list[tuple[str, str]]:
         """Send :meth:`download_requests`; return ``(saved file, release text)`` pairs.
