@@ -107,6 +107,27 @@ def synchronize(device: str) -> None:
         torch.cuda.synchronize()
 
 
+def bf16_train_step(model, batch: int, seq: int, device: str, fused: bool = False) -> Callable[[], None]:
+    """One bf16-autocast causal-LM training step (forward, backward, AdamW over the trainable parameters) on seeded
+    token ids, synchronized: what the throughput and memory checks both time or measure."""
+    import torch
+
+    generator = torch.Generator().manual_seed(0)
+    ids = torch.randint(0, model.config.vocab_size, (batch, seq), generator=generator).to(device)
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-5, fused=fused)
+    device_type = "cuda" if device.startswith("cuda") else "cpu"
+
+    def step() -> None:
+        with torch.autocast(device_type, dtype=torch.bfloat16):
+            loss = model(input_ids=ids, labels=ids, use_cache=False).loss
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        synchronize(device)
+
+    return step
+
+
 def seconds_per_call(fn: Callable[[], Any], device: str, repeats: int, warmup: int = 2) -> list[float]:
     """Seconds of each of `repeats` calls of `fn`, after `warmup` calls; CUDA events on a GPU, a wall clock on CPU."""
     import torch

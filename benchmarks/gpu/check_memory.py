@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from benchmarks.gpu._common import main_for, synchronize  # noqa: E402
+from benchmarks.gpu._common import bf16_train_step, main_for  # noqa: E402
 
 NAME = "memory"
 CONTEXT_TERM = "CUDA context and allocator overhead"
@@ -79,19 +79,10 @@ def _train(entry: dict, device: str, steps: int = 3) -> None:
     if request.get("grad_checkpointing"):
         model.gradient_checkpointing_enable()
     model.train()
-    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-5)
-    generator = torch.Generator().manual_seed(0)
-    vocab = build_config(entry["preset"]).vocab_size
-    ids = torch.randint(0, vocab, (request["micro_batch"], request["seq_len"]), generator=generator).to(device)
-    device_type = "cuda" if device.startswith("cuda") else "cpu"
+    step = bf16_train_step(model, request["micro_batch"], request["seq_len"], device)
     for _ in range(steps):
-        with torch.autocast(device_type, dtype=torch.bfloat16):
-            loss = model(input_ids=ids, labels=ids, use_cache=False).loss
-        loss.backward()
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-    synchronize(device)
-    del model, optimizer, loss, ids
+        step()
+    del model, step
 
 
 def measure(entry: dict, device: str) -> dict:

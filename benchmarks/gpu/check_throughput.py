@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from benchmarks._common import interleaved, median  # noqa: E402
 from benchmarks.bench_llm_throughput import build_pair, flops_per_step  # noqa: E402
-from benchmarks.gpu._common import bf16_matmul_peak, main_for, synchronize  # noqa: E402
+from benchmarks.gpu._common import bf16_matmul_peak, bf16_train_step, main_for  # noqa: E402
 
 NAME = "throughput"
 MIN_RATIO = 0.9
@@ -51,26 +51,6 @@ def plan(smoke: bool) -> dict:
             "flops_per_step": flops_per_step(config, s["batch"], s["seq"], params), "min_ratio": MIN_RATIO}
 
 
-def train_step_fn(model, batch: int, seq: int, device: str):
-    import torch
-
-    generator = torch.Generator().manual_seed(0)
-    ids = torch.randint(0, model.config.vocab_size, (batch, seq), generator=generator).to(device)
-    fused = device.startswith("cuda")
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-5, fused=fused)
-    device_type = "cuda" if fused else "cpu"
-
-    def step() -> None:
-        with torch.autocast(device_type, dtype=torch.bfloat16):
-            loss = model(input_ids=ids, labels=ids, use_cache=False).loss
-        loss.backward()
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-        synchronize(device)
-
-    return step
-
-
 def run(args: argparse.Namespace) -> dict:
     import torch
 
@@ -81,8 +61,9 @@ def run(args: argparse.Namespace) -> dict:
     params = sum(p.numel() for p in astro.parameters())
     flops = flops_per_step(astro.config, s["batch"], s["seq"], params)
     tokens = s["batch"] * s["seq"]
-    steps = {"AstroLLM": train_step_fn(astro, s["batch"], s["seq"], device),
-             "Llama": train_step_fn(llama, s["batch"], s["seq"], device)}
+    fused = device.startswith("cuda")
+    steps = {"AstroLLM": bf16_train_step(astro, s["batch"], s["seq"], device, fused=fused),
+             "Llama": bf16_train_step(llama, s["batch"], s["seq"], device, fused=fused)}
     for step in list(steps.values()) * 2:  # warm-up: optimizer state, allocator, kernel selection
         step()
     times = interleaved(steps, s["rounds"], s["steps"])
