@@ -1,14 +1,17 @@
 """Worker for test_sharded_8bit_adamw.py: 2-rank FSDP2 (gloo, CPU) training of the tiny AstroLLM with
 ShardedAdamW8bit, a dcp save / load into a fresh model and optimizer, and the next step after both.
 
-Usage (one process per rank, started by the test): python sharded_8bit_worker.py OUT_DIR PORT RANK. Writes OUT_DIR/results.pt (rank 0) with full parameters
+Usage (one process per rank, started by the test): python sharded_8bit_worker.py OUT_DIR STORE_PORT RANK, where
+STORE_PORT is a TCPStore the test process hosts. Writes OUT_DIR/results.pt (rank 0) with full parameters
 (gathered with DTensor.full_tensor) and per-rank figures. Data are synthetic token ids from a seeded generator.
 """
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import torch
@@ -71,12 +74,17 @@ def _sharded_model_and_optimizer(seed: int):
     return model, optimizer, scheduler
 
 
-def run(rank: int, out_dir: str, port: int) -> None:
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+def run(rank: int, out_dir: str, store_port: int) -> None:
     torch.set_num_threads(1)
-    dist.init_process_group("gloo", rank=rank, world_size=WORLD_SIZE, init_method=f"tcp://127.0.0.1:{port}")
+    # The store lives in the test process, not in rank 0: a rank that finishes first cannot take the rendezvous
+    # down under its peer, and no port is picked by one process and bound by another.
+    store = dist.TCPStore("127.0.0.1", store_port, world_size=WORLD_SIZE, is_master=False,
+                          timeout=timedelta(seconds=120))
+    dist.init_process_group("gloo", store=store, rank=rank, world_size=WORLD_SIZE)
     try:
         _run(rank, Path(out_dir))
+        gc.collect()  # FSDP meshes, DTensors and dcp planners that hold the group go before the group does
+        dist.barrier()  # no rank tears its connections down while its peer is still in a collective
     finally:
         dist.destroy_process_group()
 
@@ -149,8 +157,8 @@ def _run(rank: int, out_dir: Path) -> None:
 
 
 def main() -> None:
-    out_dir, port, rank = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-    run(rank, out_dir, port)
+    out_dir, store_port, rank = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    run(rank, out_dir, store_port)
 
 
 if __name__ == "__main__":

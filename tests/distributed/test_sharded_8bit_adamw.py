@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -39,12 +39,6 @@ def _load_worker():
     return module
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _reference(worker, data: torch.Tensor) -> tuple[dict[str, torch.Tensor], int, Any, list[float]]:
     """Single process, unsharded model, bnb AdamW8bit, both ranks' batches at once: parameters after N steps."""
     from astrobio_hf.training.optimizers import create_optimizer
@@ -67,11 +61,13 @@ def _reference(worker, data: torch.Tensor) -> tuple[dict[str, torch.Tensor], int
 def run(tmp_path_factory) -> dict[str, Any]:
     worker = _load_worker()
     out_dir = tmp_path_factory.mktemp("sharded_8bit")
-    port = _free_port()
+    # The rendezvous store is hosted here (port 0: the OS picks a free one) and outlives both ranks.
+    store = torch.distributed.TCPStore("127.0.0.1", 0, world_size=worker.WORLD_SIZE, is_master=True,
+                                       wait_for_workers=False, timeout=timedelta(seconds=120))
     env = dict(os.environ, OMP_NUM_THREADS="1", HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1",
                WANDB_MODE="offline", PYTHONPATH=str(REPO_ROOT))
     procs = [
-        subprocess.Popen([sys.executable, str(WORKER_PATH), str(out_dir), str(port), str(rank)], env=env,
+        subprocess.Popen([sys.executable, str(WORKER_PATH), str(out_dir), str(store.port), str(rank)], env=env,
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         for rank in range(worker.WORLD_SIZE)
     ]
