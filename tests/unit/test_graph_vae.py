@@ -278,7 +278,7 @@ def test_gradient_checkpointing_checkpoints_blocks_and_keeps_loss_and_grads(batc
     plain_loss, plain_grads = loss_and_grads()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the v6 rename notice
-        model.gradient_checkpointing_enable()
+        model.activation_checkpointing_enable()
     blocks = [m for m in model.modules() if isinstance(m, AstroGraphVAEGATv2Block)]
     assert len(blocks) == model.config.num_layers and all(b.gradient_checkpointing for b in blocks)
     calls = []

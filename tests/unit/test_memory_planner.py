@@ -125,7 +125,7 @@ def test_llm_activation_formula_matches_saved_tensors(mode, checkpointing):
     if mode == "bf16":
         model = model.to(torch.bfloat16)
     if checkpointing:
-        model.gradient_checkpointing_enable()
+        model.activation_checkpointing_enable()
     model.train()
     batch, seq = 2, 64
     ids = torch.arange(batch * seq).remainder(model.config.vocab_size).view(batch, seq)
@@ -193,7 +193,7 @@ from tests.helpers.model_inputs import lapse_rate_cubes
 torch.manual_seed(0)
 model = build_model(spec["preset"], **spec["overrides"]).train()
 if spec["gc"]:
-    model.gradient_checkpointing_enable()
+    model.activation_checkpointing_enable()
 params = model.parameters()
 opt = (torch.optim.AdamW(params, lr=1e-4) if spec["optimizer"] == "adamw"
        else torch.optim.SGD(params, lr=1e-3, momentum=0.9))

@@ -176,6 +176,6 @@ def test_gradient_checkpointing_gives_same_loss():
     model = AstroMultimodalModel(config)
     inputs = multimodal_inputs(config, batch_size=3)
     plain = model(**inputs).loss
-    model.gradient_checkpointing_enable()
+    model.activation_checkpointing_enable()
     assert all(layer.gradient_checkpointing for layer in model.fusion_layers)
     torch.testing.assert_close(model(**inputs).loss, plain)

@@ -25,7 +25,7 @@ def test_seed_recipe_is_the_seed_setup():
     model, data, training = parse_train_args([str(CONFIGS / "seed_2xA5000.yaml"), "--bf16", "false"])
     assert model.model_type == "llm" and model.preset == "astro-llm-13b"
     assert training.per_device_train_batch_size == 1 and training.gradient_accumulation_steps == 32
-    assert training.gradient_checkpointing and training.optim == "adamw_bnb_8bit"
+    assert training.activation_checkpointing and training.optim == "adamw_bnb_8bit"
     assert training.lr_schedule == "one_cycle" and training.max_grad_norm == 1.0
     assert training.early_stopping_patience == 20 and training.max_train_hours == 672
     assert training.save_every_minutes == 120 and training.save_total_limit == 5
