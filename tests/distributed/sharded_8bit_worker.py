@@ -9,7 +9,6 @@ STORE_PORT is a TCPStore the test process hosts. Writes OUT_DIR/results.pt (rank
 from __future__ import annotations
 
 import gc
-import os
 import sys
 from datetime import timedelta
 from pathlib import Path

@@ -11,8 +11,8 @@ import importlib.util
 import os
 import subprocess
 import sys
-from pathlib import Path
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
