@@ -115,6 +115,53 @@ def test_attribute_parsers():
         parse_gtf_attributes('gene_id "G1"; "dangling')
 
 
+def _reference_gtf_row(line: str, assembly: str | None) -> dict:
+    """One GTF line by the rules of docs/SOURCES and the builder's docstring, in plain Python (the parity reference
+    of the Arrow-kernel table path)."""
+    fields = [field.strip() for field in line.rstrip("\n").split("\t")]  # typed columns are trimmed
+    attrs = dict(parse_gtf_attributes(fields[8]))
+    start, end = int(fields[3]), int(fields[4])
+    null = lambda v: None if v == "." else v  # noqa: E731
+    ids = {k: attrs.get(k) for k in ("gene_id", "gene_name", "gene_biotype", "transcript_id", "transcript_name",
+                                     "transcript_biotype", "protein_id", "exon_id")}
+    try:
+        exon_number = int(attrs.get("exon_number")) if attrs.get("exon_number") else None
+    except ValueError:
+        exon_number = None
+    feature = fields[2]
+    ident = (ids["exon_id"] if feature == "exon" else ids["protein_id"] if feature == "CDS"
+             else ids["gene_id"] if feature == "gene" else ids["transcript_id"] or ids["gene_id"])
+    return {"record_type": "gtf", "seqname": fields[0], "annotation_source": null(fields[1]), "feature": feature,
+            "start": start, "end": end, "score": None if fields[5] == "." else float(fields[5]),
+            "strand": null(fields[6]) or ".", "frame": None if fields[7] == "." else int(fields[7]), "id": ident,
+            "parent": None, **ids, "exon_number": exon_number, "description": None, "assembly": assembly,
+            "length": end - start + 1, "sequence": None,
+            "attributes": [{"key": k, "value": v} for k, v in parse_gtf_attributes(fields[8])]}
+
+
+def _prepared_rows(path: Path, tmp_path: Path) -> list[dict]:
+    b = Ensembl(cache_dir=str(tmp_path / path.stem), data_files=str(path))
+    b.download_and_prepare()
+    return [{k: v for k, v in r.items() if k not in ("source", "release", "file")} for r in b.as_dataset("train")]
+
+
+def test_gtf_table_path_matches_the_python_reference_row_for_row(ens, gtf_lines, tmp_path):
+    real = [line for line in gtf_lines if not line.startswith("#")]
+    assert _prepared_rows(ens / GTF, tmp_path) == [_reference_gtf_row(line, "GRCh38") for line in real]
+    # the corners the real file lacks: a repeated key, an empty transcript id, a non-integer exon number, a
+    # score, a ';' and escaped quotes inside a value, bare values, no strand, a no-break space, and a control
+    # character that the table path uses as a separator (that chunk takes the Python path)
+    corners = [
+        'X\tsrc\ttranscript\t5\t9\t0.5\t.\t.\tgene_id "G1"; transcript_id ""; tag "a"; tag "b";\n',
+        'X\tsrc\texon\t5\t9\t.\t+\t.\tgene_id "G1"; exon_number "2.5"; exon_id "E1"; note "x; \\"y\\"";\n',
+        'X\tsrc\tCDS\t5\t9\t.\t-\t2\tgene_id G1; protein_id P1; exon_number 07\n',
+        'X\tsrc\tgene\t5\t5\t.\t+\t.\tgene_id "G1"; note "a\u00a0b"; tag "t\x1fu";\u00a0\n',
+    ]
+    path = tmp_path / "corners.gtf"
+    path.write_text("#!genome-build GRCh38.p14\n" + "".join(corners), encoding="utf-8")
+    assert _prepared_rows(path, tmp_path) == [_reference_gtf_row(line, "GRCh38.p14") for line in corners]
+
+
 # ------------------------------------------------------------------ download mode (loopback FTP and REST)
 
 
@@ -223,6 +270,16 @@ def test_bad_coordinate_and_order(gtf_lines, tmp_path):
 def test_bad_attributes(gtf_lines, tmp_path):
     err = _bad(tmp_path, "attr.gtf", _edit(gtf_lines, 9, 8, 'gene_id "ENSG00000211459; gene_version "2";'))
     assert err.location == "line 9, field attributes" and "cannot parse attribute" in err.message
+    # the first bad row in file order is named, whichever check it fails
+    both = _edit(_edit(gtf_lines, 12, 4, "10").splitlines(keepends=True), 15, 8, 'gene_id "unterminated;')
+    assert _bad(tmp_path, "both.gtf", both).location == "line 12, field end"
+    both = _edit(_edit(gtf_lines, 15, 4, "10").splitlines(keepends=True), 12, 8, 'gene_id "unterminated;')
+    assert _bad(tmp_path, "both2.gtf", both).location == "line 12, field attributes"
+    # rows that feature_types leaves out are not read
+    exon_line = next(i for i, line in enumerate(gtf_lines, 1) if not line.startswith("#") and "\texon\t" in line)
+    path = tmp_path / "bad_exon.gtf"
+    path.write_text(_edit(gtf_lines, exon_line, 8, 'gene_id "unterminated;'))
+    assert inspect_file(KEY, path, feature_types="gene")["rows"] == 3
 
 
 def test_rest_error_answer_and_truncated_gzip(gtf_lines, tmp_path):

@@ -7,11 +7,12 @@ import io
 import tarfile
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 from astrobio_hf.data.prepare import inspect_file, prepare_source
 from astrobio_hf.data.sources import SourceFormatError
-from astrobio_hf.data.sources.gtdb import Gtdb, parse_lineage
+from astrobio_hf.data.sources.gtdb import Gtdb, lineage_columns, parse_lineage
 from tests.helpers.http_server import LoopbackArchive
 
 KEY = "gtdb"
@@ -84,6 +85,23 @@ def test_lineage_parser():
     assert parse_lineage("d__Archaea;p__Thaumarchaeota;c__;o__X;f__Y;g__Z;s__")["class"] is None
     with pytest.raises(ValueError, match="not a GTDB lineage"):
         parse_lineage("Archaea;Crenarchaeota;Nitrososphaeria")
+
+
+def test_lineage_columns_match_the_lineage_parser(gtdb):
+    """The Arrow-kernel lineage split (the prepare path) against parse_lineage, row for row: the real lineages,
+    empty ranks, spaces (ASCII and no-break) around ranks, and texts that are not lineages."""
+    real = [line.split("\t")[1].strip() for line in (gtdb / TAX).read_text().splitlines()]
+    good = [*real, "d__Archaea;p__Thaumarchaeota;c__;o__X;f__Y;g__Z;s__", " d__A ; p__ B;c__C;o__;f__;g__;s__ S t ",
+            "d__A;p__B;c__C;o__D;f__E;g__F;s__\u00a0Escherichia coli\u00a0"]
+    bad = ["Archaea;Crenarchaeota;Nitrososphaeria", "d__A;p__B;c__C;o__D;f__E;g__F;s__G;x__H", "d__A;p__B;c__C;o__D;f__E;s__F;g__G",
+           "", "p__A;d__B;c__C;o__D;f__E;g__F;s__G"]
+    ranks, flagged = lineage_columns(pa.array(good + bad, pa.string()))
+    assert flagged.tolist() == list(range(len(good), len(good) + len(bad)))
+    for i, text in enumerate(good):
+        assert {rank: ranks[rank][i].as_py() for rank in ranks} == parse_lineage(text), text
+    for text in bad:
+        with pytest.raises(ValueError, match="not a GTDB lineage"):
+            parse_lineage(text)
 
 
 # ------------------------------------------------------------------ download mode (loopback data server)

@@ -17,8 +17,9 @@ Local mode reads ``.gtf``, ``.gff3``/``.gff``, FASTA (``.fa``/``.fasta``: Ensemb
 headers) and ``.json`` REST answers; ``.gz`` works. GTF/GFF3 columns are split by pyarrow's CSV reader
 (tab-delimited, no quoting, strict field count, read in chunks so a 3-million-line GTF is never held in
 memory at once) and typed with :func:`tabular.convert_columns`; Biopython has no GTF/GFF reader, and
-gtfparse/pyranges/gffutils are not dependencies, so only the attribute column is split here (its
-grammar is one regular expression, see :func:`parse_gtf_attributes`). FASTA goes through Biopython.
+gtfparse/pyranges/gffutils are not dependencies, so only the attribute column is split here: GTF with
+Arrow's regular-expression kernels over whole chunks (:mod:`.gtf_attributes`), GFF3 row by row
+(:func:`parse_gff3_attributes`: percent-decoding). FASTA goes through Biopython.
 """
 
 from __future__ import annotations
@@ -33,13 +34,22 @@ from pathlib import Path
 from typing import Any
 
 import datasets
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from ..download import redact_url, request_fingerprint, resolve_base_url
 from .base import ArchiveBuilder, ArchiveBuilderConfig, DownloadRequest
 from .biofiles import first_text, iter_records, open_binary, open_text, stem_suffix
 from .errors import SourceFormatError
+from .gtf_attributes import (
+    attribute_values,
+    gtf_pairs,
+    gtf_pairs_python,
+    malformed_rows,
+    parse_gtf_attributes,
+)
 from .tabular import Column, RawTable, convert_columns, rows
 
 FTP_URL = "https://ftp.ensembl.org/pub"
@@ -92,26 +102,9 @@ FEATURES: dict[str, Any] = {
     "attributes": [{"key": datasets.Value("string"), "value": datasets.Value("string")}],
 }
 
-# GTF 2.2 attribute column: `key "value";` pairs (values may be unquoted numbers). One regex because no
-# library in our stack parses this column; everything it does not match must be separators.
-_GTF_PAIR = re.compile(r'\s*([^\s";]+)\s+(?:"((?:[^"\\]|\\.)*)"|([^\s";]+))\s*;?')
 _STABLE_VERSION = re.compile(r"^(ENS[A-Z]*[GTPE]\d+)\.\d+$")
 # Ensembl FASTA location token: coord_system:assembly:seq_region:start:end:strand
 _FASTA_LOCATION = re.compile(r"^([A-Za-z_]+):([^:]*):(.+):(\d+):(\d+):(-?1)$")
-
-
-def parse_gtf_attributes(text: str) -> list[tuple[str, str]]:
-    """``gene_id "ENSG1"; tag "basic";`` -> [(gene_id, ENSG1), (tag, basic)]; ValueError on other text."""
-    pairs, pos = [], 0
-    text = text.strip()
-    while pos < len(text):
-        match = _GTF_PAIR.match(text, pos)
-        if not match or match.end() == pos:
-            raise ValueError(f"cannot parse attribute text at {text[pos:pos + 40]!r} (expected key \"value\";)")
-        value = match.group(2) if match.group(2) is not None else match.group(3)
-        pairs.append((match.group(1), value.replace('\\"', '"')))
-        pos = match.end()
-    return pairs
 
 
 def parse_gff3_attributes(text: str) -> list[tuple[str, str]]:
@@ -334,27 +327,80 @@ class Ensembl(ArchiveBuilder):
                              + (" (truncated file?)" if actual < expected else ""))
         return _LineTable(table, numbers)
 
-    def _parse_features(self, path: Path, kind: str) -> Iterator[dict[str, Any]]:
+    def _parse_features(self, path: Path, kind: str) -> Iterator[dict[str, Any] | pa.Table]:
         wanted = set(self.config.feature_types or ())
         header: dict[str, str] = {}
         for lines, numbers in self._line_chunks(path, kind, header):
             assembly = header.get("genome-version") or header.get("genome-build")
             raw = self._read_chunk(path, lines, numbers)
             typed = convert_columns(raw, FEATURE_COLUMNS, source=self.SOURCE, file=path)
+            if kind == "gtf":
+                table = self._gtf_table(path, typed, numbers, wanted, assembly)
+                if table.num_rows:
+                    yield table
+                continue
             for i, row in enumerate(rows(typed)):
                 if wanted and row["feature"] not in wanted:
                     continue
                 try:
-                    pairs = parse_gtf_attributes(row["attributes"] or "") if kind == "gtf" else \
-                        parse_gff3_attributes(row["attributes"] or "")
+                    pairs = parse_gff3_attributes(row["attributes"] or "")
                 except ValueError as exc:
                     raise self.error(path, f"line {numbers[i]}, field attributes", str(exc)) from None
-                if row["end"] < row["start"]:
-                    raise self.error(path, f"line {numbers[i]}, field end",
-                                     f"end {row['end']} is before start {row['start']}")
-                out = (self._gtf_row if kind == "gtf" else self._gff3_row)(row, pairs)
+                self._check_order(path, row["start"], row["end"], numbers[i])
+                out = self._gff3_row(row, pairs)
                 out["assembly"] = assembly
                 yield out
+
+    def _check_order(self, path: Path, start: int, end: int, line: int) -> None:
+        if end < start:
+            raise self.error(path, f"line {line}, field end", f"end {end} is before start {start}")
+
+    def _check_attributes(self, path: Path, text: pa.Array, rows: np.ndarray, lines: np.ndarray) -> None:
+        """The row-by-row parser over the rows the pattern flagged: the first that does not parse raises, naming
+        its line (a flagged row that parses holds whitespace the pattern does not know)."""
+        for row in rows:
+            try:
+                parse_gtf_attributes(text[int(row)].as_py() or "")
+            except ValueError as exc:
+                raise self.error(path, f"line {lines[row]}, field attributes", str(exc)) from None
+
+    def _gtf_table(self, path: Path, typed: pa.Table, numbers: list[int], wanted: set[str],
+                   assembly: str | None) -> pa.Table:
+        """One chunk of GTF features as a table of :data:`FEATURES` columns (the rows ``wanted`` keeps)."""
+        lines = np.asarray(numbers)
+        if wanted:
+            keep = pc.is_in(typed["feature"], pa.array(sorted(wanted)))
+            typed, lines = typed.filter(keep), lines[keep.to_numpy(zero_copy_only=False)]
+        text = typed["attributes"].combine_chunks()
+        start, end = typed["start"].combine_chunks(), typed["end"].combine_chunks()
+        bad_text = malformed_rows(text)
+        bad_order = np.flatnonzero(pc.less(end, start).to_numpy(zero_copy_only=False))
+        first_bad_order = bad_order[0] if len(bad_order) else len(lines)
+        # a row's attributes are checked before its coordinates, rows in file order
+        self._check_attributes(path, text, bad_text[bad_text <= first_bad_order], lines)
+        if len(bad_order):
+            row = int(bad_order[0])
+            self._check_order(path, start[row].as_py(), end[row].as_py(), int(lines[row]))
+        pairs = gtf_pairs_python(text.to_pylist()) if len(bad_text) else gtf_pairs(text)
+        ids = {key: attribute_values(pairs, key) for key in (
+            "gene_id", "gene_name", "gene_biotype", "transcript_id", "transcript_name", "transcript_biotype",
+            "protein_id", "exon_id", "exon_number")}
+        feature = typed["feature"].combine_chunks()
+        transcript = ids["transcript_id"]
+        transcript_or_gene = pc.if_else(pc.fill_null(pc.not_equal(transcript, ""), False), transcript, ids["gene_id"])
+        identifier = pc.case_when(
+            pc.make_struct(pc.equal(feature, "exon"), pc.equal(feature, "CDS"), pc.equal(feature, "gene")),
+            ids["exon_id"], ids["protein_id"], ids["gene_id"], transcript_or_gene)
+        n = typed.num_rows
+        columns = {name: pa.nulls(n, pa.string()) for name in ("parent", "description", "sequence")}
+        columns.update({name: typed[name] for name in _NATIVE_NAMES if name != "attributes"})
+        columns.update({key: value for key, value in ids.items() if key != "exon_number"})
+        columns.update(
+            record_type=pa.array(["gtf"] * n, pa.string()), id=identifier,
+            strand=_strand_or_dot(typed["strand"]), exon_number=integers_or_null(ids["exon_number"]),
+            assembly=pa.array([assembly] * n, pa.string()), length=pc.add(pc.subtract(end, start), 1),
+            attributes=pairs)
+        return pa.table(columns)
 
     def _base_row(self, row: dict[str, Any], pairs: list[tuple[str, str]], record_type: str) -> dict[str, Any]:
         out = {**dict.fromkeys(FEATURES), **{k: row[k] for k in _NATIVE_NAMES if k != "attributes"}}
@@ -362,18 +408,6 @@ class Ensembl(ArchiveBuilder):
         out["strand"] = row["strand"] or "."
         out["length"] = row["end"] - row["start"] + 1
         out["attributes"] = [{"key": k, "value": v} for k, v in pairs]
-        return out
-
-    def _gtf_row(self, row: dict[str, Any], pairs: list[tuple[str, str]]) -> dict[str, Any]:
-        out = self._base_row(row, pairs, "gtf")
-        attrs = dict(pairs)  # repeated keys (tag) stay complete in out["attributes"]
-        for key in ("gene_id", "gene_name", "gene_biotype", "transcript_id", "transcript_name",
-                    "transcript_biotype", "protein_id", "exon_id"):
-            out[key] = attrs.get(key)
-        out["exon_number"] = _int_or_none(attrs.get("exon_number"))
-        feature = row["feature"]
-        out["id"] = (out["exon_id"] if feature == "exon" else out["protein_id"] if feature == "CDS"
-                     else out["gene_id"] if feature == "gene" else out["transcript_id"] or out["gene_id"])
         return out
 
     def _gff3_row(self, row: dict[str, Any], pairs: list[tuple[str, str]]) -> dict[str, Any]:
@@ -488,6 +522,20 @@ class Ensembl(ArchiveBuilder):
         out["attributes"] = [{"key": str(k), "value": json.dumps(v) if isinstance(v, (dict, list)) else str(v)}
                              for k, v in obj.items() if v is not None]
         return out
+
+
+def _strand_or_dot(strand: pa.ChunkedArray) -> pa.Array:
+    """A missing or empty strand is ``.`` (as ``row["strand"] or "."``)."""
+    given = pc.fill_null(pc.not_equal(strand, ""), False)
+    return pc.if_else(given, strand, pa.scalar(".", pa.string()))
+
+
+def integers_or_null(text: pa.Array) -> pa.Array:
+    """Text to int64 where it is an integer (as Python's ``int`` reads it), null elsewhere (as :func:`_int_or_none`)."""
+    integral = pc.fill_null(pc.match_substring_regex(text, r"^\s*[+-]?\d+(?:_\d+)*\s*$"), False)
+    digits = pc.replace_substring(pc.utf8_trim_whitespace(pc.if_else(integral, text, pa.scalar(None, pa.string()))),
+                                  "_", "")
+    return digits.cast(pa.int64())
 
 
 def _int_or_none(value: Any) -> int | None:

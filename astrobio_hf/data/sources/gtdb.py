@@ -33,11 +33,13 @@ from pathlib import Path
 from typing import IO, Any
 
 import datasets
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from .base import ArchiveBuilder, ArchiveBuilderConfig, DownloadRequest
-from .tabular import Column, RawTable, convert_columns, rows
+from .tabular import Column, RawTable, convert_columns
 
 DATA_URL = "https://data.gtdb.ecogenomic.org/releases"
 DOMAINS = {"bacteria": ("bac120",), "archaea": ("ar53",), "both": ("bac120", "ar53")}
@@ -132,6 +134,22 @@ def parse_lineage(text: str) -> dict[str, str | None]:
     return {rank: (p[3:].strip() or None) for rank, p in zip(RANKS, parts, strict=True)}
 
 
+def lineage_columns(lineage: pa.Array) -> tuple[dict[str, pa.Array], np.ndarray]:
+    """:func:`parse_lineage` over a whole column with Arrow kernels: the seven rank columns, and the positions of
+    the rows that are not a lineage (their rank values are meaningless; ask :func:`parse_lineage` why)."""
+    seven = pc.equal(pc.count_substring(lineage, ";"), len(RANKS) - 1)
+    empty = ";".join(RANK_PREFIXES)
+    parts = pc.split_pattern(pc.if_else(seven, lineage, pa.scalar(empty, pa.string())), ";")
+    good = seven
+    ranks: dict[str, pa.Array] = {}
+    for index, (rank, prefix) in enumerate(zip(RANKS, RANK_PREFIXES, strict=True)):
+        part = pc.utf8_trim_whitespace(pc.list_element(parts, index))
+        good = pc.and_(good, pc.starts_with(part, prefix))
+        name = pc.utf8_trim_whitespace(pc.utf8_slice_codeunits(part, len(prefix)))
+        ranks[rank] = pc.if_else(pc.equal(name, ""), pa.scalar(None, pa.string()), name)
+    return ranks, np.flatnonzero(~pc.fill_null(good, False).to_numpy(zero_copy_only=False))
+
+
 class Gtdb(ArchiveBuilder):
     """GTDB genome metadata and taxonomy tables: one row per genome."""
 
@@ -224,7 +242,7 @@ class Gtdb(ArchiveBuilder):
             raise self.error(path, "line 1", "file is empty" if not line else "first line is blank")
         return text
 
-    def parse_file(self, path: Path) -> Iterator[dict[str, Any]]:
+    def parse_file(self, path: Path) -> Iterator[pa.Table]:
         first = self._first_line(path)
         release = _RELEASE_IN_NAME.search(path.name)
         if release and self.local_files is not None:  # downloads keep the request + retrieval time instead
@@ -251,15 +269,23 @@ class Gtdb(ArchiveBuilder):
                                              f"taxonomy table (accession<TAB>d__...){hint}: {first[:80]!r}")
         for raw in batches:
             typed = convert_columns(raw, ALL_COLUMNS, source=self.SOURCE, file=path)
-            for i, row in enumerate(rows(typed)):
-                try:
-                    ranks = parse_lineage(row["gtdb_taxonomy"])
-                except ValueError as exc:
-                    raise self.error(path, f"{raw.location(i)}, field gtdb_taxonomy", str(exc)) from None
-                accession = row["accession"]
-                row["ncbi_accession"] = accession[3:] if accession[:3] in ("RS_", "GB_") else accession
-                row.update(ranks)
-                yield row
+            lineage = typed["gtdb_taxonomy"].combine_chunks()
+            ranks, bad = lineage_columns(lineage)
+            if len(bad):  # the row-by-row parser names the first bad row (or reads exotic whitespace)
+                ranks = self._lineage_rows(path, raw, lineage)
+            accession = typed["accession"].combine_chunks()
+            prefixed = pc.or_(pc.starts_with(accession, "RS_"), pc.starts_with(accession, "GB_"))
+            ncbi = pc.if_else(prefixed, pc.utf8_slice_codeunits(accession, 3), accession)
+            yield pa.table({**{name: typed[name] for name in typed.column_names}, "ncbi_accession": ncbi, **ranks})
+
+    def _lineage_rows(self, path: Path, raw: RawTable, lineage: pa.Array) -> dict[str, pa.Array]:
+        parsed = []
+        for i, text in enumerate(lineage.to_pylist()):
+            try:
+                parsed.append(parse_lineage(text))
+            except ValueError as exc:
+                raise self.error(path, f"{raw.location(i)}, field gtdb_taxonomy", str(exc)) from None
+        return {rank: pa.array([p[rank] for p in parsed], pa.string()) for rank in RANKS}
 
     def _batches(self, path: Path, names: list[str] | None, include: list[str] | None,
                  first_line: int) -> Iterator[_BatchTable]:
