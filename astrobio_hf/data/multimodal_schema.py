@@ -1,4 +1,4 @@
-"""The columns of the multimodal dataset: the contract between `multimodal.py` (writer) and `collator.py` (reader).
+"""The columns of the multimodal dataset: the contract between `multimodal/` (writer) and `collator.py` (reader).
 
 One row per planet. Every modality is optional, with a boolean `<modality>_mask` column. The array modalities
 (spectrum `[C, L]`, light curve `[C, L]`, climate cube `[vars, time, lev, lat, lon]`) are stored flattened in
