@@ -1,4 +1,4 @@
-"""Physical checks every spectrum reader's output passes (wrapped around the readers in ``spectra.py``).
+"""Physical checks every spectrum reader's output passes (wrapped around the readers in the ``spectra`` package).
 
 * the ``spectrum`` physical ranges (``physical_ranges.RANGES``): a wavelength outside X-ray..radio,
   a value or error that would overflow float32, a negative error: the sample is masked and counted
