@@ -8,7 +8,7 @@ import numpy as np
 from astropy.io import fits
 
 from .._fits import find_hdu, hdu_label, hdu_names, nonstandard_cards, open_fits, read_hdu_data, table_column
-from ..spectrum_checks import phase3_column
+from ..spectrum_checks import checked, phase3_column
 from .core import (
     Spectrum,
     SpectrumFormatError,
@@ -21,6 +21,7 @@ from .core import (
 )
 
 
+@checked(SpectrumFormatError)
 def read_eso_adp(path: str | Path, kind: SpectrumKind = "stellar", zero_is_gap: bool | None = None) -> Spectrum:
     """An ESO Phase-3 1-D spectrum: a SPECTRUM BinTable with one row of WAVE/FLUX/ERR arrays."""
     path = Path(path)

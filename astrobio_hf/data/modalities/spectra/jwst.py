@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from .._fits import find_hdu, hdu_label, hdu_names, nonstandard_cards, open_fits, read_hdu_data, table_column
+from ..spectrum_checks import checked
 from .core import (
     Spectrum,
     SpectrumFormatError,
@@ -19,6 +20,7 @@ from .core import (
 )
 
 
+@checked(SpectrumFormatError)
 def read_jwst_x1d(path: str | Path, kind: SpectrumKind = "stellar") -> list[Spectrum]:
     """Every EXTRACT1D spectrum of a JWST x1d or x1dints file (one per order / integration)."""
     path = Path(path)
