@@ -57,9 +57,10 @@ def prepare_source(key: str, data_dir: str | os.PathLike | None = None, cache_di
     from_cache = not builder.built_here
     # from the saved dataset info, not as_dataset(): mapping a large result would touch every page of it
     split = builder.info.splits["train"]
+    report = builder.report()  # read once: with many files it lists every file's units
     return PrepareResult(source=key, rows=split.num_examples, columns=list(builder.info.features),
                          cache_dir=str(builder.cache_dir), from_cache=from_cache,
-                         skipped_files=builder.skipped_files, quality=builder.report().get("quality", {}))
+                         skipped_files=report["skipped_files"], quality=report.get("quality", {}))
 
 
 def inspect_file(key: str, path: str | os.PathLike, sample: int = 3, **kwargs: Any) -> dict[str, Any]:

@@ -590,8 +590,16 @@ class ArchiveBuilder(datasets.ArrowBasedBuilder):
         """The prepare report saved with the cache: ``skipped_files`` and per-file ``units``."""
         path = os.path.join(self._cache_dir, REPORT_FILENAME)
         if os.path.isfile(path):
+            shared: dict[tuple, dict[str, Any]] = {}
+
+            def share_declarations(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+                # files of one archive mostly declare the same units: one dict per distinct declaration
+                if pairs and all(isinstance(value, str) for _, value in pairs):
+                    return shared.setdefault(tuple(pairs), dict(pairs))
+                return dict(pairs)
+
             with open(path, encoding="utf-8") as fh:
-                return json.load(fh)
+                return json.load(fh, object_pairs_hook=share_declarations)
         return {"skipped_files": list(self._skipped), "units": {}, "quality": {}}
 
     @property
