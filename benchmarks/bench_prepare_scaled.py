@@ -15,6 +15,7 @@ of that commit (the script only calls ``prepare_source``).
 from __future__ import annotations
 
 import argparse
+import itertools
 import statistics
 import sys
 import tempfile
@@ -52,7 +53,7 @@ def measure(key: str, real_data: Path, rows: int, rounds: int, work: Path) -> di
     folder.mkdir(parents=True)
     written = replicate(real_data / real_name, folder / name, rows)
     columns = list(get_builder(key, cache_dir=str(work / "features"), data_dir=folder).data_features())
-    runs = iter(range(10**6))
+    runs = itertools.count()  # a fresh cache / floor folder per call
 
     def prepare() -> None:
         result = prepare_source(key, data_dir=folder, cache_dir=work / f"cache-{next(runs)}")

@@ -62,7 +62,7 @@ from ...progress import report
 from ..download import BadAnswerError, HttpClient, Secrets, join_url, redact_url, request_fingerprint, resolve_base_url
 from ..physical_ranges import check_table
 from .errors import SourceFormatError
-from .file_parts import FileParts, FileRecord
+from .file_parts import FileParts, FileRecord, load_json_sharing
 from .local_files import resolve_local_files
 from .tabular import Column, rows, units_text
 
@@ -590,16 +590,8 @@ class ArchiveBuilder(datasets.ArrowBasedBuilder):
         """The prepare report saved with the cache: ``skipped_files`` and per-file ``units``."""
         path = os.path.join(self._cache_dir, REPORT_FILENAME)
         if os.path.isfile(path):
-            shared: dict[tuple, dict[str, Any]] = {}
-
-            def share_declarations(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-                # files of one archive mostly declare the same units: one dict per distinct declaration
-                if pairs and all(isinstance(value, str) for _, value in pairs):
-                    return shared.setdefault(tuple(pairs), dict(pairs))
-                return dict(pairs)
-
             with open(path, encoding="utf-8") as fh:
-                return json.load(fh, object_pairs_hook=share_declarations)
+                return load_json_sharing(fh, {})
         return {"skipped_files": list(self._skipped), "units": {}, "quality": {}}
 
     @property

@@ -21,11 +21,24 @@ import shutil
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pyarrow as pa
 
-__all__ = ["FileParts", "FileRecord"]
+__all__ = ["FileParts", "FileRecord", "load_json_sharing"]
+
+
+def load_json_sharing(fh: IO[str], shared: dict[tuple, dict[str, Any]]) -> Any:
+    """``json.load``, where a flat object of strings (a file's units declaration) equal to one already in ``shared``
+    is that same dict: the files of one archive mostly declare the same units, and 10,000 copies of one declaration
+    cost 50 MB of peak RSS (measured at 10,000 TESS files)."""
+
+    def share(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        if pairs and all(isinstance(value, str) for _, value in pairs):
+            return shared.setdefault(tuple(pairs), dict(pairs))
+        return dict(pairs)
+
+    return json.load(fh, object_pairs_hook=share)
 
 
 @dataclass
@@ -46,9 +59,7 @@ class FileParts:
 
     def __init__(self, folder: str | os.PathLike) -> None:
         self.folder = Path(folder)
-        # files of one archive mostly declare the same units: one shared dict per distinct declaration, so the
-        # records of 10,000 files do not hold 10,000 copies (measured: +50 MB of peak RSS at 10,000 files)
-        self._shared_units: dict[str, dict[str, str]] = {}
+        self._shared: dict[tuple, dict[str, Any]] = {}  # equal unit declarations of the records (load_json_sharing)
 
     def _stem(self, path: str) -> Path:
         return self.folder / hashlib.sha1(path.encode()).hexdigest()[:20]
@@ -57,13 +68,11 @@ class FileParts:
         """The record of ``path`` if an earlier (or this) run finished it, else ``None``."""
         try:
             with open(self._stem(path).with_suffix(".json"), encoding="utf-8") as fh:
-                data = json.load(fh)
+                data = load_json_sharing(fh, self._shared)
         except (OSError, ValueError):  # absent, or cut by a kill while written: parse the file again
             return None
         if data.get("file") != path:
             return None
-        units = data.get("units") or {}
-        data["units"] = self._shared_units.setdefault(json.dumps(units, sort_keys=True), units)
         return FileRecord(**data)
 
     def write_tables(self, path: str, tables: Iterable[pa.Table], schema: pa.Schema) -> int:
