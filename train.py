@@ -16,9 +16,9 @@ from pathlib import Path
 from transformers import set_seed
 
 from astrobio_hf.data.provenance import summarize_provenance
-from astrobio_hf.hub import push_model
-from astrobio_hf.model_card import load_recipe, scrub_local_paths, scrub_secrets, write_model_card
-from astrobio_hf.processing import AstroMultimodalProcessor
+from astrobio_hf.inference.processing import AstroMultimodalProcessor
+from astrobio_hf.sharing.hub import push_model
+from astrobio_hf.sharing.model_card import load_recipe, scrub_local_paths, scrub_secrets, write_model_card
 from astrobio_hf.training.callbacks import build_callbacks
 from astrobio_hf.training.checkpoints import last_complete_checkpoint, remove_incomplete_checkpoints
 from astrobio_hf.training.cli_args import parse_train_args
@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> dict:
                         level=logging.INFO if training_args.should_log else logging.WARNING)
     set_seed(training_args.seed)
     # The Trainer would create the hub repo itself, and its hub_private_repo is ignored for existing repos: push with
-    # astrobio_hf.hub.push_model at the end instead, which creates the repo private and checks it before uploading.
+    # astrobio_hf.sharing.hub.push_model at the end instead, which creates the repo private and checks it before uploading.
     push_repo = training_args.hub_model_id if training_args.push_to_hub else None
     if training_args.push_to_hub and not push_repo:
         raise ValueError("--push_to_hub needs --hub_model_id ORG/NAME")

@@ -19,10 +19,10 @@ _LAZY_NAMES: dict[str, str] = {
     **dict.fromkeys(("AstroLLMConfig", "AstroLLMModel", "AstroLLMForCausalLM", "AstroGraphVAEConfig", "AstroGraphVAE",
                      "AstroDatacubeConfig", "AstroDatacubeModel", "AstroMultimodalConfig", "AstroMultimodalModel",
                      "register_auto_classes"), "astrobio_hf.models"),
-    "AstroMultimodalProcessor": "astrobio_hf.processing",
-    "HabitabilityPipeline": "astrobio_hf.pipeline",
-    "predict": "astrobio_hf.predict",
-    "PlanetPrediction": "astrobio_hf.predict",
+    "AstroMultimodalProcessor": "astrobio_hf.inference.processing",
+    "HabitabilityPipeline": "astrobio_hf.inference.pipeline",
+    "predict": "astrobio_hf.inference.predict",
+    "PlanetPrediction": "astrobio_hf.inference.predict",
 }
 
 __all__ = [
@@ -35,6 +35,9 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from .inference.pipeline import HabitabilityPipeline
+    from .inference.predict import PlanetPrediction, predict
+    from .inference.processing import AstroMultimodalProcessor
     from .models import (
         AstroDatacubeConfig,
         AstroDatacubeModel,
@@ -47,9 +50,6 @@ if TYPE_CHECKING:
         AstroMultimodalModel,
         register_auto_classes,
     )
-    from .pipeline import HabitabilityPipeline
-    from .predict import PlanetPrediction, predict
-    from .processing import AstroMultimodalProcessor
 
 
 def __getattr__(name: str) -> Any:

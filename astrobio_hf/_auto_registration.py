@@ -32,7 +32,7 @@ def _register_models() -> None:
 
 
 def _register_pipeline() -> None:
-    importlib.import_module("astrobio_hf.pipeline").register_pipeline()
+    importlib.import_module("astrobio_hf.inference.pipeline").register_pipeline()
 
 
 #: (trigger modules, registration) pairs still to run
@@ -115,13 +115,4 @@ def uninstall() -> None:
         sys.meta_path.remove(_FINDER)
 
 
-def mark_models_registered() -> None:
-    """Called by `astrobio_hf.models` once it has registered itself (the hook need not import it again)."""
-    for entry in list(_PENDING):
-        if entry[1] is _register_models:
-            _PENDING.remove(entry)
-    if not _PENDING:
-        uninstall()
-
-
-__all__ = ["install", "uninstall", "try_register", "mark_models_registered"]
+__all__ = ["install", "uninstall", "try_register"]

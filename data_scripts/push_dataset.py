@@ -1,6 +1,6 @@
 #!/usr/bin/env python
 """Push a prepared dataset, with its dataset card, to a PRIVATE dataset repository on the hub: the script form of
-`astrobio-hf push-dataset` (same flags; the work is done by `astrobio_hf.dataset_hub`).
+`astrobio-hf push-dataset` (same flags; the work is done by `astrobio_hf.sharing.dataset_hub`).
 
     HF_TOKEN=... python data_scripts/push_dataset.py --source exoplanets_org --data-dir dumps/exoplanets_org \\
         --repo my-org/exoplanets-org

@@ -97,7 +97,7 @@ def predict_examples(model: Path, catalog: Path) -> list[dict]:
     from transformers import pipeline
 
     import astrobio_hf  # noqa: F401  (registers the models, the processor and the pipeline)
-    from astrobio_hf.predict import catalog_row, predict
+    from astrobio_hf.inference.predict import catalog_row, predict
 
     values = {"pl_name": "Kepler-186 f", "pl_orbper": 129.9444, "pl_rade": 1.17, "pl_insol": 0.29,
               "st_teff": 3755.0, "st_rad": 0.52, "st_mass": 0.54}

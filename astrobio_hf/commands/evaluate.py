@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"astrobio-hf evaluate: error: {exc}", file=sys.stderr)
         return 1
     if not args.no_card and (args.model / "config.json").is_file():
-        from ..model_card import write_model_card
+        from ..sharing.model_card import write_model_card
 
         write_model_card(args.model)
     print(markdown_table(results))

@@ -54,7 +54,15 @@ def format_prediction(p) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..predict import catalog_row, dataset_of, load_predictor, load_processor, load_record, parse_values, predict
+    from ..inference.predict import (
+        catalog_row,
+        dataset_of,
+        load_predictor,
+        load_processor,
+        load_record,
+        parse_values,
+        predict,
+    )
 
     modality_files = {"light_curve": args.light_curve, "spectrum": args.spectrum, "climate_cube": args.climate_cube,
                       "graph": args.graph}

@@ -29,11 +29,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..hub import DEFAULT_COMMIT_MESSAGE, HubError, push_model
+    from ..sharing.hub import DEFAULT_COMMIT_MESSAGE, HubError, push_model
 
     try:
         if args.remote_code:
-            from ..remote_code import add_remote_code
+            from ..sharing.remote_code import add_remote_code
 
             add_remote_code(args.model)
         url = push_model(args.model, args.repo, private=True, make_private=args.make_private,

@@ -1,5 +1,5 @@
 """`astrobio-hf push-dataset (--from-disk DIR | --source KEY ...) --repo ORG/NAME`: a prepared dataset, with its
-dataset card, to a PRIVATE hub dataset repository (HF_ENDPOINT, HF_TOKEN). See `astrobio_hf.dataset_hub`."""
+dataset card, to a PRIVATE hub dataset repository (HF_ENDPOINT, HF_TOKEN). See `astrobio_hf.sharing.dataset_hub`."""
 
 from __future__ import annotations
 
@@ -35,8 +35,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..data.download import DownloadError
     from ..data.sources import SourceFormatError, SourceNotAvailable
-    from ..dataset_hub import load_prepared, push
-    from ..hub import HubError
+    from ..sharing.dataset_hub import load_prepared, push
+    from ..sharing.hub import HubError
 
     try:
         data, card = load_prepared(args)

@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         timings[f"evaluate_{protocol}"] = time.perf_counter() - t
         results[protocol] = json.loads((model_dir / "evaluation" / f"test_{protocol}" / "results.json").read_text())
 
-    from ..predict import predict  # after training: imports torch and the models
+    from ..inference.predict import predict  # after training: imports torch and the models
 
     model_dir, dataset = out / "model", out / "dataset"
     predictions = [predict(model_dir, planet=name, dataset=dataset) for name in manifest["named_planets"]]

@@ -1,9 +1,11 @@
 """The four astrobio-hf models, registered with transformers' Auto classes (and the processor with AutoProcessor)
-on import."""
+on import.
+
+This package does not import `astrobio_hf._auto_registration`: the import hook imports this package, and its pending
+registration finds it already registered (importing a loaded module again is a no-op)."""
 
 from transformers import AutoConfig, AutoModel, AutoModelForCausalLM, AutoProcessor
 
-from .. import _auto_registration
 from .datacube import AstroDatacubeConfig, AstroDatacubeModel, AstroDatacubeOutput
 from .graph_vae import AstroGraphVAE, AstroGraphVAEConfig, AstroGraphVAEOutput
 from .llm import AstroLLMConfig, AstroLLMForCausalLM, AstroLLMModel
@@ -21,13 +23,12 @@ def register_auto_classes() -> None:
         AutoConfig.register(config_cls.model_type, config_cls, exist_ok=True)
         AutoModel.register(config_cls, model_cls, exist_ok=True)
     AutoModelForCausalLM.register(AstroLLMConfig, AstroLLMForCausalLM, exist_ok=True)
-    from ..processing import AstroMultimodalProcessor
+    from ..inference.processing import AstroMultimodalProcessor
 
     AutoProcessor.register(AstroMultimodalConfig, AstroMultimodalProcessor, exist_ok=True)
 
 
 register_auto_classes()
-_auto_registration.mark_models_registered()
 
 __all__ = [
     "AstroLLMConfig", "AstroLLMModel", "AstroLLMForCausalLM",

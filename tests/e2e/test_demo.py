@@ -7,8 +7,8 @@ import json
 import subprocess
 import sys
 
-from astrobio_hf.hub import _files_to_upload
-from astrobio_hf.model_card import find_local_paths
+from astrobio_hf.sharing.hub import _files_to_upload
+from astrobio_hf.sharing.model_card import find_local_paths
 from tests.helpers.train_runs import REPO, train_env
 
 

@@ -27,8 +27,8 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from astrobio_hf.model_card import save_with_card
 from astrobio_hf.models.presets import build_model
+from astrobio_hf.sharing.model_card import save_with_card
 from astrobio_hf.text.tokenizer import train_bpe_tokenizer
 from tests.helpers.hub_server import GUARD_MARKER, LoopbackHub
 
@@ -56,7 +56,7 @@ import torch
 from safetensors.torch import save_file
 from transformers import AutoModelForCausalLM, AutoTokenizer
 from astrobio_hf.cli import main
-from astrobio_hf.hub import HubError, load_model, push_model
+from astrobio_hf.sharing.hub import HubError, load_model, push_model
 
 out, multimodal_dir, llm_dir, org, wrong_token, text = sys.argv[1:7]
 out = Path(out)
@@ -310,7 +310,7 @@ def test_token_never_leaves_the_environment(session):
 
 def test_push_refuses_a_folder_that_contains_the_token(tmp_path, monkeypatch):
     """Checked before any network call: a config that embeds the token is never uploaded."""
-    from astrobio_hf.hub import HubError, push_model
+    from astrobio_hf.sharing.hub import HubError, push_model
 
     model_dir = tmp_path / "leaky"
     save_with_card(build_model("astro-datacube-tiny"), model_dir)
@@ -324,7 +324,7 @@ def test_push_refuses_a_folder_that_contains_the_token(tmp_path, monkeypatch):
 
 
 def test_push_rejects_a_folder_that_is_not_a_checkpoint(tmp_path, monkeypatch):
-    from astrobio_hf.hub import HubError, push_model
+    from astrobio_hf.sharing.hub import HubError, push_model
 
     monkeypatch.setenv("HF_TOKEN", TOKEN)
     (tmp_path / "notes.txt").write_text("not a model")
@@ -337,7 +337,7 @@ def test_push_rejects_a_folder_that_is_not_a_checkpoint(tmp_path, monkeypatch):
 
 def test_push_in_offline_mode_says_so(tmp_path, monkeypatch):
     """The test process itself is offline (HF_HUB_OFFLINE=1): the push fails before any request, and says why."""
-    from astrobio_hf.hub import HubError, push_model
+    from astrobio_hf.sharing.hub import HubError, push_model
 
     save_with_card(build_model("astro-datacube-tiny"), tmp_path / "m")
     monkeypatch.setenv("HF_TOKEN", TOKEN)

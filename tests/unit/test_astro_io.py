@@ -8,16 +8,16 @@ import pytest
 from astropy import units as u
 from astropy.timeseries import TimeSeries
 
-from astrobio_hf.astro_io import (
+from astrobio_hf.data.modalities.light_curves import read_light_curve
+from astrobio_hf.data.modalities.spectra import read_spectra
+from astrobio_hf.inference.astro_io import (
     catalog_qtable,
     light_curve_timeseries,
     raw_light_curve_from_timeseries,
     spectrum_from_specutils,
     spectrum_to_specutils,
 )
-from astrobio_hf.data.modalities.light_curves import read_light_curve
-from astrobio_hf.data.modalities.spectra import read_spectra
-from astrobio_hf.processing import AstroMultimodalProcessor
+from astrobio_hf.inference.processing import AstroMultimodalProcessor
 
 
 @pytest.fixture(scope="module")

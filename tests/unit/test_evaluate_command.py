@@ -15,10 +15,10 @@ from astrobio_hf.data.multimodal import MultimodalBuildConfig, build_multimodal_
 from astrobio_hf.data.multimodal_schema import save_multimodal_dataset
 from astrobio_hf.data.splits import assign_host_splits
 from astrobio_hf.evaluation import EvaluationError, evaluate
-from astrobio_hf.hub import HubError, push_model
-from astrobio_hf.model_card import find_local_paths
 from astrobio_hf.models import AstroMultimodalModel
 from astrobio_hf.models.presets import build_config
+from astrobio_hf.sharing.hub import HubError, push_model
+from astrobio_hf.sharing.model_card import find_local_paths
 from astrobio_hf.training.tasks import _from_spec
 
 

@@ -6,7 +6,8 @@ import pytest
 import yaml
 from huggingface_hub import ModelCard
 
-from astrobio_hf.model_card import (
+from astrobio_hf.models.presets import build_model
+from astrobio_hf.sharing.model_card import (
     build_model_card,
     count_parameters_in_dir,
     infer_preset,
@@ -14,7 +15,6 @@ from astrobio_hf.model_card import (
     save_with_card,
     write_model_card,
 )
-from astrobio_hf.models.presets import build_model
 
 SECRET = "hf_unitTestSecretValue0123456789"
 SOURCES = [

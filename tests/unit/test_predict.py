@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from astrobio_hf.cli import main as cli
+from astrobio_hf.inference.predict import predict
 from astrobio_hf.models.multimodal import MODALITIES
-from astrobio_hf.predict import predict
 from tests.helpers.multimodal_rows import row, write_dataset
 from train import main as train
 

@@ -15,8 +15,8 @@ import astrobio_hf
 from astrobio_hf.cli import main as cli
 from astrobio_hf.data.collator import MultimodalCollator
 from astrobio_hf.data.planet_features import planet_param_matrix
-from astrobio_hf.predict import catalog_row, predict
-from astrobio_hf.processing import AstroMultimodalProcessor
+from astrobio_hf.inference.predict import catalog_row, predict
+from astrobio_hf.inference.processing import AstroMultimodalProcessor
 from tests.helpers.multimodal_rows import SPEC, write_dataset
 from train import main as train
 

@@ -12,7 +12,7 @@ import textwrap
 import torch
 
 from astrobio_hf.models.presets import build_model
-from astrobio_hf.remote_code import bundle_sources, save_for_remote_code
+from astrobio_hf.sharing.remote_code import bundle_sources, save_for_remote_code
 
 # Runs in a fresh interpreter: astrobio_hf is made unimportable before anything else (the editable install would
 # otherwise find it), and transformers copies the bundled code into HF_MODULES_CACHE (a temporary folder).
@@ -73,7 +73,7 @@ def test_trust_remote_code_loads_without_the_package(tmp_path):
 
 
 def test_add_remote_code_to_a_saved_llm_folder(tmp_path):
-    from astrobio_hf.remote_code import add_remote_code
+    from astrobio_hf.sharing.remote_code import add_remote_code
 
     build_model("astro-llm-tiny").save_pretrained(tmp_path / "llm")
     auto_map = add_remote_code(tmp_path / "llm")

@@ -86,7 +86,7 @@ def add_remote_code(folder: str | Path, config_cls: type | None = None, model_cl
         raise FileNotFoundError(f"{folder} has no config.json (a folder written by save_pretrained)")
     config = json.loads(config_file.read_text())
     if config_cls is None or model_cls is None:
-        from . import models
+        from .. import models
 
         architecture = (config.get("architectures") or [""])[0]
         model_cls = model_cls or getattr(models, architecture, None)

@@ -108,7 +108,7 @@ def count_parameters_in_dir(model_dir: str | Path) -> int:
 
 def infer_preset(config: Any) -> str | None:
     """The named preset whose config equals `config` (ignoring bookkeeping keys), or None for a custom size."""
-    from .models.presets import build_config, list_presets
+    from ..models.presets import build_config, list_presets
 
     target = _comparable(config.to_dict())
     for preset in list_presets():
@@ -246,7 +246,7 @@ def write_model_card(model_dir: str | Path, model: Any = None, *,
     if model is None:
         from transformers import AutoConfig
 
-        from . import models  # noqa: F401  (registers our model types with AutoConfig)
+        from .. import models  # noqa: F401  (registers our model types with AutoConfig)
 
         if not (model_dir / "config.json").is_file():
             raise FileNotFoundError(f"{model_dir} has no config.json: save the model there first")
@@ -396,7 +396,7 @@ def _limitations(model_type: str, evaluations: list[dict[str, Any]], sources: li
 
 
 def _evaluation_sections(evaluations: list[dict[str, Any]]) -> list[str]:
-    from .evaluation.report import markdown_table
+    from ..evaluation.report import markdown_table
 
     lines: list[str] = []
     for ev in evaluations:

@@ -156,7 +156,7 @@ def load_model(repo_or_dir: str | Path, *, model_class: Any = None, token: str |
     from huggingface_hub import constants
     from transformers import AutoModel
 
-    from . import models  # noqa: F401  (registers our model types with the Auto classes)
+    from .. import models  # noqa: F401  (registers our model types with the Auto classes)
 
     model_class = model_class or AutoModel
     source = str(repo_or_dir)

@@ -20,19 +20,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from transformers import ProcessorMixin
 
-from .data.planet_features import PARAM_TRANSFORMS, planet_param_matrix
+from ..data.planet_features import planet_param_matrix
+from .catalog_values import CATALOG_UNITS, catalog_mapping, catalog_value
 
 if TYPE_CHECKING:
-    from .data.multimodal_schema import MultimodalSpec
+    from ..data.multimodal_schema import MultimodalSpec
 
 # multimodal_schema is imported inside the methods: it imports astrobio_hf.models, whose import registers this class
 # with AutoProcessor (a top-level import would be circular)
 
-#: astropy unit strings of the catalog units in `PARAM_TRANSFORMS` (quantities given with units are converted)
-CATALOG_UNITS: dict[str, str] = {
-    "pl_orbper": "day", "pl_orbsmax": "AU", "pl_rade": "earthRad", "pl_bmasse": "earthMass", "pl_eqt": "K",
-    "st_teff": "K", "st_rad": "solRad", "st_mass": "solMass", "sy_dist": "pc",
-}
 #: defaults of `MultimodalBuildConfig`, used when a spec carries no build metadata
 _DEFAULT_SPECTRUM_GRID = {"min_um": 0.3, "max_um": 30.0, "scale": "log"}
 
@@ -46,50 +42,13 @@ class PlanetInputs:
     missing_modalities: list[str] = field(default_factory=list)
 
 
-def catalog_value(name: str, value: Any) -> float | None:
-    """A catalog value as a float in the catalog unit: astropy Quantities are converted, masked/None/'' is missing."""
-    if value is None or value is np.ma.masked or (isinstance(value, str) and not value.strip()):
-        return None
-    if hasattr(value, "unit") and hasattr(value, "to_value"):
-        from astropy import units as u
-
-        unit = CATALOG_UNITS.get(name)
-        try:
-            return float(value.to_value(u.Unit(unit)) if unit else value.to_value(u.dimensionless_unscaled))
-        except u.UnitConversionError as error:
-            raise ValueError(f"catalog column {name!r}: {value} cannot be converted to {unit or 'a number'} "
-                             f"({PARAM_TRANSFORMS.get(name, ('', ''))[1]})") from error
-    if np.ma.is_masked(value):
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError) as error:
-        raise ValueError(f"catalog column {name!r}: {value!r} is not a number") from error
-    return number if np.isfinite(number) else None
-
-
-def catalog_mapping(catalog: Any) -> dict[str, Any]:
-    """A dict of column -> value from a mapping, an astropy `Row` (Table / QTable) or a one-row table."""
-    if isinstance(catalog, Mapping):
-        return dict(catalog)
-    from astropy.table import Row, Table
-
-    if isinstance(catalog, Table):
-        if len(catalog) != 1:
-            raise ValueError(f"a catalog table must hold one row, this one holds {len(catalog)}")
-        catalog = catalog[0]
-    if isinstance(catalog, Row):
-        return {name: catalog[name] for name in catalog.colnames}
-    raise TypeError(f"catalog values must be a mapping or an astropy Table/QTable row, not {type(catalog).__name__}")
-
-
 class AstroMultimodalProcessor(ProcessorMixin):
     """Turns raw planet inputs into `AstroMultimodalModel` inputs (see the module docstring)."""
 
     attributes: list[str] = []  # no tokenizer / image processor: the modality readers are astrobio_hf's own
 
     def __init__(self, spec: dict[str, Any] | None = None, **kwargs: Any):
-        from .data.multimodal_schema import MultimodalSpec
+        from ..data.multimodal_schema import MultimodalSpec
 
         self.spec = dict(spec or MultimodalSpec().to_dict())
         super().__init__(**kwargs)
@@ -102,19 +61,19 @@ class AstroMultimodalProcessor(ProcessorMixin):
     @classmethod
     def from_model_config(cls, config: Any) -> AstroMultimodalProcessor:
         """Shapes only (no build metadata: the builder's default transforms) for a checkpoint saved without a spec."""
-        from .data.multimodal_schema import MultimodalSpec
+        from ..data.multimodal_schema import MultimodalSpec
 
         return cls.from_spec(MultimodalSpec.from_model_config(config))
 
     @property
     def multimodal_spec(self) -> MultimodalSpec:
-        from .data.multimodal_schema import MultimodalSpec
+        from ..data.multimodal_schema import MultimodalSpec
 
         return MultimodalSpec.from_dict(self.spec)
 
     @property
     def collator(self):
-        from .data.collator import MultimodalCollator
+        from ..data.collator import MultimodalCollator
 
         return MultimodalCollator(self.multimodal_spec)
 
@@ -132,8 +91,8 @@ class AstroMultimodalProcessor(ProcessorMixin):
 
     def light_curve(self, source: Any, period: float | None) -> np.ndarray:
         """A light-curve FITS path, a `RawLightCurve` or an astropy `TimeSeries` -> [flux, valid] `[2, L]`."""
-        from .data.modalities.light_curves import RawLightCurve, read_light_curve
-        from .data.model_inputs import light_curve_array
+        from ..data.modalities.light_curves import RawLightCurve, read_light_curve
+        from ..data.model_inputs import light_curve_array
 
         if isinstance(source, (str, os.PathLike)):
             raw = read_light_curve(source)
@@ -151,8 +110,8 @@ class AstroMultimodalProcessor(ProcessorMixin):
 
     def spectrum(self, source: Any) -> np.ndarray | None:
         """A spectrum file path or a `Spectrum` (or specutils `Spectrum1D`) -> [value, error, valid] `[3, L]`."""
-        from .data.modalities.spectra import Spectrum, WavelengthGrid, read_spectra, resample
-        from .data.model_inputs import spectrum_array
+        from ..data.modalities.spectra import Spectrum, WavelengthGrid, read_spectra, resample
+        from ..data.model_inputs import spectrum_array
 
         if isinstance(source, (str, os.PathLike)):
             spectra = read_spectra(source)
@@ -171,8 +130,8 @@ class AstroMultimodalProcessor(ProcessorMixin):
 
     def climate_cube(self, source: Any) -> np.ndarray:
         """A CF NetCDF path or a physical-unit array `[vars, time, lev, lat, lon]` -> the normalised cube."""
-        from .data.modalities.climate_cubes import CubeGrid, NormalizationStats, load_climate_cube
-        from .data.model_inputs import normalise_cube
+        from ..data.modalities.climate_cubes import CubeGrid, NormalizationStats, load_climate_cube
+        from ..data.model_inputs import normalise_cube
 
         info = self._extra("climate_cube")
         shape = tuple(self.spec["climate_cube_shape"])
@@ -198,7 +157,7 @@ class AstroMultimodalProcessor(ProcessorMixin):
     def graph(source: Any) -> dict[str, Any]:
         """A metabolic model file (SBML, KGML, ...) or a PyG `Data` -> the graph columns of a row."""
         if isinstance(source, (str, os.PathLike)):
-            from .data.modalities.metabolic_graphs import load_metabolic_graph
+            from ..data.modalities.metabolic_graphs import load_metabolic_graph
 
             graph, graph_id = load_metabolic_graph(source), Path(source).name
         else:
@@ -212,7 +171,7 @@ class AstroMultimodalProcessor(ProcessorMixin):
     def planet_inputs(self, catalog: Any = None, *, planet_name: str | None = None, light_curve: Any = None,
                       spectrum: Any = None, climate_cube: Any = None, graph: Any = None) -> PlanetInputs:
         """One planet's row in the multimodal schema; absent inputs are masked and listed, never imputed."""
-        from .data.multimodal_schema import UNLABELLED
+        from ..data.multimodal_schema import UNLABELLED
 
         values = catalog_mapping(catalog) if catalog is not None else {}
         name = planet_name or str(values.get("pl_name") or "") or "planet"
@@ -253,7 +212,7 @@ class AstroMultimodalProcessor(ProcessorMixin):
         if isinstance(planets, (PlanetInputs, Mapping)):
             planets = [planets]
         rows = [p.row if isinstance(p, PlanetInputs) else dict(p) for p in planets]
-        from .data.collator import MultimodalCollator
+        from ..data.collator import MultimodalCollator
 
         batch = MultimodalCollator(self.multimodal_spec, return_names=return_names)(rows)
         return {k: v for k, v in batch.items() if k not in ("habitability", "hz_class")}

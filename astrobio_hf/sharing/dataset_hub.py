@@ -9,7 +9,7 @@ written from the builder's documented columns.
 The repository is created private first and the hub is asked whether it really is private before any byte is
 uploaded (the hub ignores ``private`` for a repository that already exists): an existing PUBLIC repository is
 refused unless ``make_private``. Then ``Dataset(Dict).push_to_hub(repo, private=True)``. The token comes from
-``HF_TOKEN`` (or a stored ``hf auth login``) and the endpoint from ``HF_ENDPOINT``, through ``astrobio_hf.hub``'s
+``HF_TOKEN`` (or a stored ``hf auth login``) and the endpoint from ``HF_ENDPOINT``, through ``astrobio_hf.sharing.hub``'s
 helpers; the token is never printed.
 """
 
@@ -27,7 +27,7 @@ def load_prepared(args: argparse.Namespace) -> tuple[Any, str]:
     """The Dataset / DatasetDict to push (``--from-disk`` or a source's prepared cache) and its card text."""
     import datasets
 
-    from .data.dataset_card import CARD_FILENAME, multimodal_card, source_card
+    from ..data.dataset_card import CARD_FILENAME, multimodal_card, source_card
 
     if args.from_disk is not None:
         if not args.from_disk.is_dir():
@@ -39,8 +39,8 @@ def load_prepared(args: argparse.Namespace) -> tuple[Any, str]:
         if (args.from_disk / "multimodal_spec.json").is_file():
             return data, multimodal_card(args.from_disk)
         return data, ""
-    from .commands.prepare import config_options
-    from .data.sources import get_builder
+    from ..commands.prepare import config_options
+    from ..data.sources import get_builder
 
     builder = get_builder(args.source, cache_dir=None if args.cache_dir is None else str(args.cache_dir),
                           data_dir=args.data_dir, on_bad_file="skip" if args.skip_bad_files else "raise",
@@ -54,7 +54,7 @@ def load_prepared(args: argparse.Namespace) -> tuple[Any, str]:
 
 def ensure_private_dataset_repo(api: Any, endpoint: str, repo_id: str, make_private: bool) -> None:
     """Create the dataset repo private (no-op if it exists) and check the hub reports it private."""
-    from astrobio_hf.hub import HubPrivacyError, hub_errors
+    from astrobio_hf.sharing.hub import HubPrivacyError, hub_errors
 
     with hub_errors(endpoint, repo_id, "creating the dataset repository"):
         api.create_repo(repo_id, repo_type="dataset", private=True, exist_ok=True)
@@ -77,7 +77,7 @@ def push(data: Any, repo_id: str, *, commit_message: str, make_private: bool = F
     `push_to_hub` writes, whose `dataset_info`/`configs` the hub needs); returns the repository URL."""
     from huggingface_hub import HfApi
 
-    from astrobio_hf.hub import HubAuthError, HubError, hub_endpoint, hub_errors, hub_token
+    from astrobio_hf.sharing.hub import HubAuthError, HubError, hub_endpoint, hub_errors, hub_token
 
     if repo_id.count("/") != 1 or not all(repo_id.split("/")):
         raise HubError(f"repository id {repo_id!r} must look like ORG/NAME")
@@ -102,7 +102,7 @@ def push(data: Any, repo_id: str, *, commit_message: str, make_private: bool = F
 def _merge_card(repo_id: str, card: str, token: str, commit_message: str) -> None:
     from huggingface_hub import DatasetCard
 
-    from .data.dataset_card import card_parts
+    from ..data.dataset_card import card_parts
 
     meta, prose = card_parts(card)
     pushed = DatasetCard.load(repo_id, repo_type="dataset", token=token)

@@ -20,10 +20,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from .data.collator import ArrowBatches
-from .data.multimodal_schema import SPEC_FILENAME, MultimodalSpec, load_multimodal_dataset
-from .data.names import normalize_name
-from .models.multimodal import MODALITIES, AstroMultimodalModel
+from ..data.collator import ArrowBatches
+from ..data.multimodal_schema import SPEC_FILENAME, MultimodalSpec, load_multimodal_dataset
+from ..data.names import normalize_name
+from ..models.multimodal import MODALITIES, AstroMultimodalModel
 from .processing import AstroMultimodalProcessor, PlanetInputs
 
 
@@ -52,7 +52,7 @@ def load_predictor(model: str | Path | AstroMultimodalModel) -> AstroMultimodalM
     """A multimodal model from a folder or hub repo id (private repos use HF_TOKEN), in eval mode."""
     if isinstance(model, AstroMultimodalModel):
         return model.eval()
-    from .hub import load_model
+    from ..sharing.hub import load_model
 
     loaded = load_model(model, model_class=AstroMultimodalModel)
     return loaded.eval()
@@ -177,7 +177,7 @@ def predict(model: str | Path | AstroMultimodalModel, catalog: Any = None, *, pl
 def catalog_row(path: str | Path, planet: str, table: str = "pscomppars") -> dict[str, Any]:
     """One planet's columns from a NASA Exoplanet Archive file (CSV / IPAC / VOTable, as downloaded), parsed by the
     archive's builder (the parser the training data went through); matched on the normalised name."""
-    from .data.sources import get_builder
+    from ..data.sources import get_builder
 
     path = Path(path)
     if not path.is_file():

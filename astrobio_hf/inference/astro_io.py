@@ -23,9 +23,9 @@ from astropy.table import QTable
 from astropy.time import Time
 from astropy.timeseries import TimeSeries
 
-from .data.modalities.light_curves import RawLightCurve, read_light_curve
-from .data.modalities.spectra import Spectrum, parse_unit
-from .processing import CATALOG_UNITS, catalog_value
+from ..data.modalities.light_curves import RawLightCurve, read_light_curve
+from ..data.modalities.spectra import Spectrum, parse_unit
+from .catalog_values import CATALOG_UNITS, catalog_value
 
 _FLUX_UNIT = u.electron / u.s  # Kepler / TESS SAP and PDCSAP fluxes
 
