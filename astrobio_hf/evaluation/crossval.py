@@ -103,10 +103,6 @@ def run_fold(dataset_dir: Path, assignment: np.ndarray, fold: int, recipe: dict[
     return split.test, predictions, record
 
 
-def _call(job: dict[str, Any]):
-    return run_fold(**job)
-
-
 def _map(function: Callable, jobs: list[dict[str, Any]], workers: int):
     """Results of ``function(**job)`` in completion order: in this process, or in ``workers`` spawned processes
     (spawn, not fork: a forked copy of a process that already ran torch's thread pools can deadlock)."""
@@ -118,7 +114,7 @@ def _map(function: Callable, jobs: list[dict[str, Any]], workers: int):
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        for future in as_completed([pool.submit(_call, job) for job in jobs]):
+        for future in as_completed([pool.submit(function, **job) for job in jobs]):
             yield future.result()
 
 

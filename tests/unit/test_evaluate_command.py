@@ -147,7 +147,7 @@ def test_out_of_fold_evaluation_scores_every_planet_once_with_paired_differences
     recipe.write_text(yaml.safe_dump(CV_RECIPE))
     out = tmp_path / "cv"
     assert cli_main(["evaluate", "--model", str(model_dir), "--dataset", str(dataset), "--folds", "3", "--recipe",
-                     str(recipe), "--resamples", "20", "--output", str(out)]) == 0
+                     str(recipe), "--resamples", "20", "--output", str(out), "--workers", "2", "--threads", "1"]) == 0
     results = json.loads((out / "results.json").read_text())
     assert results["split"] == "cv3" and results["cross_validation"]["folds"] == 3
     assert results["rows"]["labelled"] == sum(f["test"] for f in results["cross_validation"]["per_fold"])
