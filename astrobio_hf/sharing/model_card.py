@@ -291,6 +291,12 @@ def _config_lines(config: Any) -> list[str]:
                                            "max_position_embeddings") if k in as_dict]
     if sizes:
         lines.append(f"- sizes: {', '.join(sizes)}")
+    if "habitability_threshold" in as_dict:
+        weights = as_dict.get("habitability_class_weights")
+        lines.append(f"- decision threshold: habitable when P(habitable) >= {as_dict['habitability_threshold']:.4g} "
+                     "(chosen on the validation split by train.py; predict, the pipeline and evaluate use it)")
+        lines.append(f"- classification loss: `{as_dict.get('classification_loss', 'cross_entropy')}`, class weights "
+                     + (f"habitability {[round(w, 3) for w in weights]}" if weights else "none"))
     return lines
 
 

@@ -15,7 +15,7 @@ from tests.helpers.train_runs import REPO, train_env
 def test_demo_runs_end_to_end_offline_on_the_real_catalog(tmp_path):
     out = tmp_path / "demo"
     result = subprocess.run([sys.executable, "-m", "astrobio_hf.demo", "--output", str(out), "--max-planets", "400",
-                             "--epochs", "1", "--resamples", "20"], cwd=REPO, env=train_env(), capture_output=True,
+                             "--epochs", "1", "--resamples", "20", "--folds", "3"], cwd=REPO, env=train_env(), capture_output=True,
                             text=True, timeout=900)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     summary = json.loads((out / "summary.json").read_text())
@@ -30,6 +30,11 @@ def test_demo_runs_end_to_end_offline_on_the_real_catalog(tmp_path):
         results = json.loads((folder / "results.json").read_text())
         assert results["split"] == "test" and results["protocol"]["name"] == protocol
         assert (folder / "figure.png").stat().st_size > 10_000 and (folder / "results.md").is_file()
+        crossval = summary["cross_validation"][protocol]
+        assert crossval["folds"] == 3 and crossval["seed"] == 0
+        assert {"logistic_regression", "hist_gradient_boosting", "label_rule"} <= set(crossval["paired"])
+        # every labelled planet of every split is scored out of fold, not only the test split's
+        assert crossval["rows"]["labelled"] > 2 * summary["test_rows"][protocol]["labelled"]
     spec = json.loads((out / "model_withheld" / "multimodal_spec.json").read_text())
     assert "pl_insol" not in spec["planet_param_names"] and "pl_eqt" not in spec["planet_param_names"]
     # real planets, named as the archive names them, with the catalog entry marked real
@@ -39,8 +44,14 @@ def test_demo_runs_end_to_end_offline_on_the_real_catalog(tmp_path):
         assert 0.0 <= prediction["habitability_probability"] <= 1.0
         catalog = [e for e in prediction["provenance"] if e["source"] == "nasa_exoplanet_archive"]
         assert catalog and not catalog[0]["generated"]
+    cases = {c["case"]: c for c in summary["reference_cases"]}
+    assert cases["Earth twin (by values)"]["rule_habitability"] == 1
+    assert cases["hot Jupiter (HD 209458 b values)"]["rule_hz_class"] == "too hot"
+    assert all(0.0 < c["threshold"] < 1.0 for c in cases.values())
+    assert "reference planets given by values" in result.stdout and "out of fold" in result.stdout
     card = (out / "model" / "README.md").read_text()
-    assert "model-index" in card and "split: test" in card
+    assert "model-index" in card and "split: test" in card and "split: cv3" in card
+    assert "decision threshold: habitable when P(habitable) >=" in card
     assert "label_rule" in card and "pipeline_tag: tabular-classification" in card
     # nothing that `astrobio-hf push` would upload names a local path
     for model in ("model", "model_withheld"):
