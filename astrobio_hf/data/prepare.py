@@ -23,6 +23,8 @@ class PrepareResult:
     skipped_files: list[dict[str, str]] = field(default_factory=list)
     #: per file: values masked by the physical ranges, duplicate rows dropped (see docs/data.md)
     quality: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: downloaded answers nothing proved whole: this dataset is not replayed, the next prepare fetches them again
+    unverified_answers: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -60,7 +62,8 @@ def prepare_source(key: str, data_dir: str | os.PathLike | None = None, cache_di
     report = builder.report()  # read once: with many files it lists every file's units
     return PrepareResult(source=key, rows=split.num_examples, columns=list(builder.info.features),
                          cache_dir=str(builder.cache_dir), from_cache=from_cache,
-                         skipped_files=report["skipped_files"], quality=report.get("quality", {}))
+                         skipped_files=report["skipped_files"], quality=report.get("quality", {}),
+                         unverified_answers=report.get("unverified_answers", []))
 
 
 def inspect_file(key: str, path: str | os.PathLike, sample: int = 3, **kwargs: Any) -> dict[str, Any]:

@@ -57,6 +57,7 @@ from .tap import (
     datalink_file_url,
     read_datalink,
     read_tap_answer,
+    tap_expected_rows,
     tap_sync_request,
     where_clause,
 )
@@ -182,6 +183,10 @@ class EsoArchive(ArchiveBuilder):
         query = obscore_query(self.config)
         return [tap_sync_request(query, filename="obscore.csv", fmt="csv", maxrec=self.config.top,
                                  path=TAP_PATH, release=f"TAP ivoa.ObsCore: {query}")]
+
+    def expected_rows(self, request: DownloadRequest, client: HttpClient) -> int | None:
+        """TAP ``COUNT(*)`` of the same query: an answer cut at a line boundary parses but comes up short."""
+        return tap_expected_rows(self.SOURCE, self.base_url, request, client)
 
     def fetch(self, client: HttpClient, download_dir: Path, force: bool = False) -> list[tuple[str, str]]:
         """The TAP answer, then (``max_files``) each dataset's file through DataLink."""

@@ -48,7 +48,15 @@ from .observatory import (
     spectrum_columns,
 )
 from .tabular import Column, convert_columns, rows
-from .tap import adql_string, check_search_options, cone_condition, read_tap_answer, tap_sync_request, where_clause
+from .tap import (
+    adql_string,
+    check_search_options,
+    cone_condition,
+    read_tap_answer,
+    tap_expected_rows,
+    tap_sync_request,
+    where_clause,
+)
 
 TAP_PATH = "TAP/sync"
 GETKOA_PATH = "cgi-bin/getKOA/nph-getKOA"
@@ -165,6 +173,10 @@ class KeckKoa(ArchiveBuilder):
         query = koa_query(self.config)
         return [tap_sync_request(query, filename=f"koa_{self.config.instrument.lower()}.tbl", fmt="ipac",
                                  maxrec=self.config.top, path=TAP_PATH, release=f"KOA TAP: {query}")]
+
+    def expected_rows(self, request: DownloadRequest, client: HttpClient) -> int | None:
+        """TAP ``COUNT(*)`` of the same query: an answer cut at a line boundary parses but comes up short."""
+        return tap_expected_rows(self.SOURCE, self.base_url, request, client)
 
     def fetch(self, client: HttpClient, download_dir: Path, force: bool = False) -> list[tuple[str, str]]:
         """The TAP answer, then (``max_files``) the first frames through getKOA."""

@@ -44,6 +44,7 @@ from .tabular import (
     read_csv_strings,
     sniff_format,
 )
+from .tap import parse_count_answer
 
 logger = logging.getLogger(__name__)
 
@@ -187,14 +188,6 @@ def adql_query(table: str, where: str | None = None, top: int | None = None) -> 
 def adql_count_query(table: str, where: str | None = None) -> str:
     """The ADQL that asks TAP how many rows :func:`adql_query` selects (the completeness check)."""
     return f"SELECT COUNT(*) AS n FROM {table}" + _where(table, where)
-
-
-def parse_count_answer(text: str) -> int | None:
-    """The integer of a one-cell TAP CSV answer (``n\n5967``), or ``None`` when it is not one."""
-    lines = [line.strip().strip('"') for line in text.strip().splitlines() if line.strip()]
-    if len(lines) != 2 or not lines[1].isdigit():
-        return None
-    return int(lines[1])
 
 
 def parse_preamble(lines: list[str]) -> tuple[dict[str, str], dict[str, str], str]:

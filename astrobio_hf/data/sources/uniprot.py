@@ -38,11 +38,13 @@ from typing import Any
 import datasets
 import numpy as np
 
-from ..download import HttpClient, join_url, request_fingerprint
+from ..answer_checks import transport_evidence
+from ..download import BadAnswerError, HttpClient, is_verified_answer, join_url, request_fingerprint, unverified_marker
 from ..modalities.organism_networks import InvalidECNumberError, normalize_ec
 from ..physical_ranges import rule, violation_text
 from .base import ArchiveBuilder, ArchiveBuilderConfig
 from .biofiles import biopython_errors, first_text, iter_records, open_binary
+from .errors import SourceFormatError
 from .tabular import Column, convert_columns, decode_utf8, read_csv_strings, rows
 
 logger = logging.getLogger(__name__)
@@ -156,30 +158,60 @@ class Uniprot(ArchiveBuilder):
         release = f"UniProtKB REST search query={c.query!r} format={c.format}"
         if manifest.is_file() and not force:
             saved = json.loads(manifest.read_text(encoding="utf-8"))
-            if all((download_dir / p["file"]).is_file() for p in saved["pages"]):
+            if all(is_verified_answer(download_dir / p["file"]) for p in saved["pages"]):
                 logger.info("%s: reusing %d saved pages %s", self.SOURCE, len(saved["pages"]), manifest)
                 return [(str(download_dir / p["file"]), p["release"]) for p in saved["pages"]]
         download_dir.mkdir(parents=True, exist_ok=True)
         pages: list[dict[str, str]] = []
         next_url: str | None = url
         next_params: dict[str, Any] | None = params
+        total: str | None = None
+        whole = True  # every page's transfer proved whole (Content-Length or chunked end)
         while next_url:
             response = client.get(next_url, next_params)
+            whole = whole and transport_evidence(dict(response.headers)) is not None
             number = len(pages) + 1
             dest = download_dir / f"{stem}-page{number:04d}.{FORMATS[c.format]}"
             part = dest.with_name(dest.name + ".part")
             part.write_bytes(response.content)
             os.replace(part, dest)
             retrieved = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-            total = response.headers.get("X-Total-Results")
+            total = response.headers.get("X-Total-Results") or total
             pages.append({"file": dest.name, "release": f"{release} page {number}"
                           + (f" of {total} results" if total else "") + f" (retrieved {retrieved})"})
             # the cursor URL is absolute and already holds query/format/size
             next_url, next_params = response.links.get("next", {}).get("url"), None
             if c.max_pages is not None and number >= int(c.max_pages):
                 break
+        files = [download_dir / p["file"] for p in pages]
+        self._check_total(files, total, stopped_early=bool(next_url), whole=whole)
         manifest.write_text(json.dumps({"query": c.query, "pages": pages}, indent=1), encoding="utf-8")
         return [(str(download_dir / p["file"]), p["release"]) for p in pages]
+
+    def _check_total(self, files: list[Path], total: str | None, *, stopped_early: bool, whole: bool) -> None:
+        """The saved pages hold the ``X-Total-Results`` UniProt announced (all of them unless ``max_pages``
+        stopped early); with no total and a transfer nothing proved whole, the pages are marked for one run."""
+        checked = total is not None and total.strip().isdigit() and not stopped_early
+        if checked:
+            try:
+                got = sum(self.count_rows(f) for f in files)
+            except SourceFormatError:
+                got = None
+            if got != int(total):
+                for f in files:
+                    f.unlink(missing_ok=True)
+                found = "pages that do not parse" if got is None else f"{got} entries parsed from {len(files)} page(s)"
+                raise BadAnswerError(f"{self.SOURCE}: short answer: {found}, UniProt's X-Total-Results reports "
+                                     f"{total} (cut transfer?); the pages were not kept")
+        for f in files:
+            marker = unverified_marker(f)
+            if checked or whole:
+                marker.unlink(missing_ok=True)
+            else:
+                marker.write_text("completeness not checkable\n", encoding="utf-8")
+        if not (checked or whole):
+            logger.warning("%s: the pages' completeness cannot be checked (no X-Total-Results and a transfer with "
+                           "no length); they are used for this run only", self.SOURCE)
 
     # ------------------------------------------------------------------ parsing
 
