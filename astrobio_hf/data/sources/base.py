@@ -53,7 +53,6 @@ import datasets
 import pyarrow as pa
 from datasets.builder import Key
 from datasets.data_files import DataFilesDict, DataFilesList
-from datasets.exceptions import DatasetGenerationError
 from datasets.table import table_cast
 
 from ...progress import report
@@ -69,11 +68,12 @@ from ..download import (
     unverified_marker,
 )
 from ..physical_ranges import check_table
-from .cache_hygiene import REPORT_FILENAME, cache_replays_unverified, find_cause, remove_stale_incomplete
+from .cache_hygiene import REPORT_FILENAME, cache_replays_unverified, format_errors_unwrapped, remove_stale_incomplete
 from .errors import SourceFormatError
 from .file_parts import FileParts, FileRecord, load_json_sharing
 from .local_files import resolve_local_files
 from .tabular import Column, rows, units_text
+from .worker_lifetime import die_with_parent
 
 logger = logging.getLogger(__name__)
 
@@ -168,6 +168,7 @@ class ArchiveBuilder(datasets.ArrowBasedBuilder):
             raise ValueError(f"download_workers must be at least 1, got {download_workers}")
         self.download_workers = int(download_workers)
         self._downloaded: set[str] = set()
+        self._main_pid = os.getpid()  # num_proc workers (other pids) die with this process
         self._unverified: list[str] = []  # downloaded answers nothing proved whole (used by one run only)
         self._built_here = False
         self._skipped: list[dict[str, str]] = []
@@ -521,13 +522,9 @@ class ArchiveBuilder(datasets.ArrowBasedBuilder):
     def _prepare_split_single(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
         # datasets wraps generator errors in DatasetGenerationError; with num_proc > 1 that wrapper is pickled back
         # from the worker without its __cause__, so our format error is unwrapped here, inside the worker
-        try:
+        die_with_parent(self._main_pid)
+        with format_errors_unwrapped(SourceFormatError):
             yield from super()._prepare_split_single(*args, **kwargs)
-        except DatasetGenerationError as exc:
-            cause = find_cause(exc, SourceFormatError)
-            if cause is not None:
-                raise cause from None
-            raise
 
     def _download_and_prepare(self, dl_manager, verification_mode, **prepare_splits_kwargs) -> None:
         self._built_here = True  # datasets calls this only when it builds (not when another process did)
@@ -573,13 +570,8 @@ class ArchiveBuilder(datasets.ArrowBasedBuilder):
             if kwargs.get("verification_mode") is None:
                 # a refetched answer may hold more or fewer rows than the cache it replaces: that is the point
                 kwargs["verification_mode"] = "no_checks"
-        try:
+        with format_errors_unwrapped(SourceFormatError):
             super().download_and_prepare(*args, **kwargs)
-        except DatasetGenerationError as exc:
-            cause = find_cause(exc, SourceFormatError)
-            if cause is not None:
-                raise cause from None
-            raise
         FileParts(self._parts_dir).remove()  # the cache is complete: the parts are no longer needed
 
     # ------------------------------------------------------------------ results

@@ -4,16 +4,20 @@
   other process holds the builder's lock);
 * :func:`cache_replays_unverified`: whether a finished cache was built from a downloaded answer nothing
   proved whole (it must be rebuilt from a fresh download, never replayed);
-* :func:`find_cause`: the first exception of a kind in a chain (datasets wraps our format errors).
+* :func:`find_cause` / :func:`format_errors_unwrapped`: our format error out of datasets' wrapper (with
+  ``num_proc`` the wrapper is pickled back from the worker without its ``__cause__``, so unwrap in the worker).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import shutil
+from collections.abc import Iterator
 
+from datasets.exceptions import DatasetGenerationError
 from filelock import FileLock, Timeout
 
 logger = logging.getLogger(__name__)
@@ -57,3 +61,15 @@ def find_cause(exc: BaseException, kind: type[BaseException]) -> BaseException |
         seen.add(id(current))
         current = current.__cause__ or current.__context__
     return None
+
+
+@contextlib.contextmanager
+def format_errors_unwrapped(kind: type[BaseException]) -> Iterator[None]:
+    """Re-raise the ``kind`` error inside datasets' ``DatasetGenerationError`` as itself (what the user sees)."""
+    try:
+        yield
+    except DatasetGenerationError as exc:
+        cause = find_cause(exc, kind)
+        if cause is not None:
+            raise cause from None
+        raise

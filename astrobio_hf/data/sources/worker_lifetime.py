@@ -1,0 +1,51 @@
+"""Parse workers die with the process that started them.
+
+``datasets`` runs ``num_proc`` workers in a ``multiprocess`` pool it creates itself (no initializer hook), so
+:func:`die_with_parent` is called from the builder's per-shard entry point, inside the worker. On Linux the
+kernel kills the worker when its parent dies (``prctl(PR_SET_PDEATHSIG, SIGKILL)``); elsewhere a daemon
+thread polls the parent pid. Without this a ``kill -9`` of ``prepare --num-proc N`` leaves N workers parsing.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+
+logger = logging.getLogger(__name__)
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+_installed_for: set[int] = set()
+
+
+def _prctl_pdeathsig() -> bool:
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        return libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def _watch_parent(parent_pid: int, interval_s: float = 1.0) -> None:
+    while os.getppid() == parent_pid:
+        time.sleep(interval_s)
+    os._exit(1)  # the parent is gone: nobody will read what this worker writes
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """In a worker process (``os.getpid() != parent_pid``): end this process when ``parent_pid`` dies."""
+    pid = os.getpid()
+    if pid == parent_pid or pid in _installed_for:
+        return
+    _installed_for.add(pid)
+    if not _prctl_pdeathsig():
+        threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True, name="parent-watchdog").start()
+    if os.getppid() != parent_pid:  # the parent died before the signal was armed
+        os._exit(1)
