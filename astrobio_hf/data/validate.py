@@ -226,7 +226,7 @@ def check_tokens(key: str) -> Check:
              f"{e['purpose']})" for e in env]
     if any(e["required"] and not e["set"] for e in env):
         status = FAIL
-    elif all(e["set"] for e in env):
+    elif any(e["set"] for e in env):  # optional ones left unset are named in the detail, not a "not set" status
         status = OK
     else:
         status = NOT_SET

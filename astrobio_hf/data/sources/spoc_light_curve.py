@@ -29,13 +29,13 @@ import numpy as np
 import pyarrow as pa
 from astropy.io import fits
 
-from ..download import HttpClient
+from ..download import HttpClient, Secrets
 from ..modalities import LightCurveFormatError
 from ..modalities._fits import find_hdu, open_fits, table_column
 from ..modalities.light_curves import light_curve_from_hdul
 from ..physical_ranges import rule, screen
 from .base import ArchiveBuilder
-from .mast import ARCHIVE_URL, FileRequest, fetch_files, format_error
+from .mast import ARCHIVE_URL, FileRequest, fetch_files, format_error, mast_token_secrets
 
 #: (output column, native column, feature dtype, required). Units are taken from each file's TUNITn.
 LIGHT_CURVE_COLUMNS: tuple[tuple[str, str, str, bool], ...] = (
@@ -94,6 +94,10 @@ class SpocLightCurveBuilder(ArchiveBuilder):
     def file_requests(self) -> list[FileRequest]:
         """The archive files of the current config (a mission builder fills this in)."""
         raise NotImplementedError
+
+    def secrets(self) -> Secrets:
+        """``MAST_API_TOKEN`` as JWST requests send it: exclusive-access light curves need it."""
+        return mast_token_secrets()
 
     def fetch(self, client: HttpClient, download_dir: Path, force: bool = False) -> list[tuple[str, str]]:
         return fetch_files(client, self.base_url, download_dir, self.file_requests(), source=self.SOURCE,
