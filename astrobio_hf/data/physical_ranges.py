@@ -15,7 +15,6 @@ the rule's policy. The table is documented in ``docs/data.md`` ("Physical ranges
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal
@@ -223,53 +222,6 @@ def check_table(table: pa.Table, table_name: str, *, error: Callable[[int, str, 
                 row = pc.index(inf, True).as_py()
                 raise error(row, name, f"value {column[row].as_py()!r} of {name} is not finite")
     return table
-
-
-def duplicate_rows(table: pa.Table, key: str, ignore: tuple[str, ...] = ()) -> tuple[np.ndarray, list[str]]:
-    """Rows that repeat an earlier row exactly (columns in ``ignore`` aside): ``(keep mask, first keys)``.
-
-    Rows that share ``key`` but differ elsewhere are kept for the caller to refuse (two different
-    records under one name are not a duplicate but a conflict).
-    """
-    keep = np.ones(table.num_rows, dtype=bool)
-    repeated: list[str] = []
-    names = [n for n in table.column_names if n not in ignore]
-    if key not in names or table.num_rows < 2:
-        return keep, repeated
-    # only rows whose key occurs more than once can repeat another row: compare just those in Python
-    keys = table.column(key)
-    counts = pc.value_counts(keys)
-    shared = counts.field("values").filter(pc.greater(counts.field("counts"), 1))
-    candidates = np.flatnonzero(pc.fill_null(pc.is_in(keys, value_set=shared), False).to_numpy(zero_copy_only=False))
-    if not len(candidates):
-        return keep, repeated
-    subset = table.select(names).take(pa.array(candidates))
-    seen: set[tuple] = set()
-    key_index = names.index(key)
-    for index, row in zip(candidates, zip(*(subset.column(n).to_pylist() for n in names), strict=True),
-                          strict=True):
-        marker = tuple("nan" if isinstance(v, float) and math.isnan(v) else v for v in row)
-        if marker in seen:
-            keep[index] = False
-            if len(repeated) < 5 and str(row[key_index]) not in repeated:
-                repeated.append(str(row[key_index]))
-        else:
-            seen.add(marker)
-    return keep, repeated
-
-
-def conflicting_key(table: pa.Table, key: str) -> tuple[str, int, int] | None:
-    """``(key value, first row, second row)`` of two rows sharing ``key`` (``None``: unique)."""
-    if key not in table.column_names:
-        return None
-    first: dict[object, int] = {}
-    for index, value in enumerate(table.column(key).to_pylist()):
-        if value is None:
-            continue
-        if value in first:
-            return str(value), first[value], index
-        first[value] = index
-    return None
 
 
 def ranges_markdown(tables: Mapping[str, tuple[PhysicalRange, ...]] | None = None) -> str:

@@ -67,6 +67,7 @@ from ..download import (
     resolve_base_url,
     unverified_marker,
 )
+from ..duplicates import DuplicateFilter
 from ..physical_ranges import check_table
 from .cache_hygiene import REPORT_FILENAME, cache_replays_unverified, format_errors_unwrapped, remove_stale_incomplete
 from .errors import SourceFormatError
@@ -135,6 +136,8 @@ class ArchiveBuilder(datasets.ArrowBasedBuilder):
     MIN_INTERVAL_S: ClassVar[float] = 0.5
     #: Rows gathered into one Arrow table when :meth:`parse_file` yields row dicts.
     ROWS_PER_BATCH: ClassVar[int] = 4096
+    #: Columns naming one record of a file (:mod:`..duplicates`: repeats dropped, conflicts refused); () = none.
+    RECORD_KEY: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, *args: Any, data_dir: str | os.PathLike | None = None,
                  data_files: str | os.PathLike | list | None = None, request_timeout_s: float | None = None,
@@ -413,6 +416,7 @@ class ArchiveBuilder(datasets.ArrowBasedBuilder):
             pending.clear()
             return table
 
+        dedup = DuplicateFilter(self.RECORD_KEY, lambda row, message: self.error(path, f"row {row + 1}", message))
         for item in self.parse_file(Path(path)):
             if isinstance(item, dict):
                 missing = [n for n in data_names if n not in item]
@@ -421,10 +425,10 @@ class ArchiveBuilder(datasets.ArrowBasedBuilder):
                 pending.append(item)
                 seen += 1
                 if len(pending) >= self.ROWS_PER_BATCH:
-                    yield flush()
+                    yield dedup.apply(flush())
                 continue
             if pending:
-                yield flush()
+                yield dedup.apply(flush())
             table = pa.Table.from_batches([item]) if isinstance(item, pa.RecordBatch) else item
             missing = [n for n in data_names if n not in table.column_names]
             extra = [n for n in table.column_names if n not in data_names]
@@ -438,9 +442,11 @@ class ArchiveBuilder(datasets.ArrowBasedBuilder):
                 raise self.error(path, f"rows {seen + 1}-{seen + table.num_rows}",
                                  f"values do not fit the declared column types: {exc}") from None
             seen += table.num_rows
-            yield cast
+            yield dedup.apply(cast)
         if pending:
-            yield flush()
+            yield dedup.apply(flush())
+        if dedup.dropped:
+            self.note_quality(path, dedup.findings(f"{self.SOURCE}: {path}"))  # logged there too
 
     def iter_rows(self, path: str | Path) -> Iterator[dict[str, Any]]:
         """The data rows of one native file as dicts (for ``inspect`` and answer checks; prepare uses tables)."""

@@ -155,6 +155,7 @@ class EsoArchive(ArchiveBuilder):
 
     BUILDER_CONFIG_CLASS = EsoArchiveConfig
     SOURCE = "eso_archive"
+    RECORD_KEY = ("dp_id", "record_type")  # one record per key in a file (docs/data.md, "Duplicates")
     DEFAULT_BASE_URL = "https://archive.eso.org"
     # '.xml' is not globbed: ESO dumps hold CalSelector association XML next to the answers; pass a
     # VOTable saved as .xml explicitly with data_files.

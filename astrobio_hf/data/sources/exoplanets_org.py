@@ -88,6 +88,7 @@ class ExoplanetsOrg(ArchiveBuilder):
     """The Exoplanet Orbit Database CSV (upper-case columns; optional UNITS row)."""
 
     SOURCE = "exoplanets_org"
+    RECORD_KEY = ("name",)  # one record per key in a file (docs/data.md, "Duplicates")
     DEFAULT_BASE_URL = "http://exoplanets.org"
     FILE_PATTERNS = ("**/*.csv",)
     HOMEPAGE = "http://exoplanets.org"

@@ -134,6 +134,8 @@ class GeminiArchive(ArchiveBuilder):
 
     BUILDER_CONFIG_CLASS = GeminiArchiveConfig
     SOURCE = "gemini_archive"
+    # jsonsummary: one row per file name; DataLink: one row per link (a file has several, services have no URL)
+    RECORD_KEY = ("name", "record_type", "access_url", "service_def", "semantics", "content_type")
     DEFAULT_BASE_URL = "https://archive.gemini.edu"
     FILE_PATTERNS = ("**/*.json", "**/*.xml", "**/*.vot", "**/*.votable")
     HOMEPAGE = "https://archive.gemini.edu"

@@ -138,6 +138,7 @@ class KeckKoa(ArchiveBuilder):
 
     BUILDER_CONFIG_CLASS = KeckKoaConfig
     SOURCE = "keck_koa"
+    RECORD_KEY = ("koaid", "record_type")  # one record per key in a file (docs/data.md, "Duplicates")
     DEFAULT_BASE_URL = "https://koa.ipac.caltech.edu"
     FILE_PATTERNS = ("**/*.tbl", "**/*.ipac", "**/*.csv", "**/*.tsv", "**/*.vot", "**/*.votable", "**/*.xml",
                      "**/*.fits", "**/*.fits.gz", "**/*.fit")

@@ -31,7 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..download import DownloadError, HttpClient, join_url
-from ..physical_ranges import conflicting_key, duplicate_rows
+from ..duplicates import DuplicateFilter
 from .base import ArchiveBuilder, ArchiveBuilderConfig, DownloadRequest
 from .errors import SourceFormatError
 from .tabular import (
@@ -121,6 +121,7 @@ _KOI_COLUMNS: tuple[Column, ...] = (
     Column("kepid", "int64", "", "Kepler Input Catalog identifier (KIC)", required=True),
     Column("kepoi_name", "string", "", "KOI name (Knnnnn.nn)", required=True),
     Column("kepler_name", "string", "", "Kepler planet name, where confirmed"),
+    Column("koi_delivname", "string", "", "Kepler pipeline delivery the row comes from (q1_q17_dr25_koi ...)"),
     Column("koi_disposition", "string", "", "Exoplanet Archive disposition"),
     Column("koi_pdisposition", "string", "", "Disposition using Kepler data"),
     Column("koi_score", "float64", "", "Disposition score"),
@@ -140,7 +141,9 @@ _KOI_COLUMNS: tuple[Column, ...] = (
 LEGACY_NAMES: dict[str, str] = {spec.aliases[0]: spec.name for spec in _PLANET_COLUMNS if spec.aliases}
 
 #: The column that names one record of each table (two rows with one name are duplicates or a conflict).
-RECORD_KEY = {"pscomppars": "pl_name", "ps": "pl_name", "toi": "toi", "cumulative": "kepoi_name"}
+#: A KOI table of the archive holds one row per KOI and delivery (``koi_delivname``: q1_q17_dr25_koi ...).
+RECORD_KEY: dict[str, tuple[str, ...]] = {"pscomppars": ("pl_name",), "ps": ("pl_name",), "toi": ("toi",),
+                                          "cumulative": ("kepoi_name", "koi_delivname")}
 
 #: table -> its documented columns
 TABLES: dict[str, tuple[Column, ...]] = {
@@ -298,22 +301,14 @@ class NasaExoplanetArchive(ArchiveBuilder):
         yield typed.drop_columns(["__row"])
 
     def _drop_duplicates(self, path: Path, raw: RawTable, typed: pa.Table) -> pa.Table:
-        """Repeated identical records are dropped and reported; two different records under one name are refused."""
+        """The shared duplicate policy (:mod:`..duplicates`), keyed by this table's record, naming file lines."""
         key = RECORD_KEY[self.config.table]
-        keep, repeated = duplicate_rows(typed, key, ignore=("__row",))
-        dropped = int((~keep).sum())
-        if dropped:
-            typed = typed.filter(pa.array(keep))
-            self.note_quality(path, {"duplicate_rows_dropped": dropped, "duplicated": repeated})
-            logger.warning("%s: %s: dropped %d repeated rows (e.g. %s)", self.SOURCE, path, dropped,
-                           ", ".join(repeated))
-        conflict = conflicting_key(typed, key)
-        if conflict is not None:
-            name, first, second = conflict
-            rows_at = typed.column("__row").to_pylist()
-            raise self.error(path, f"{raw.location(rows_at[second])}, field {key}",
-                             f"{key} {name!r} appears again with different values (first at "
-                             f"{raw.location(rows_at[first])}); a {self.config.table} table holds one row per record")
+        dedup = DuplicateFilter(key, lambda row, message: self.error(path, f"{raw.location(row)}, field {key[0]}",
+                                                                     message),
+                                location=raw.location, ignore=("__row",))
+        typed = dedup.apply(typed, rows=typed.column("__row").to_pylist())
+        if dedup.dropped:
+            self.note_quality(path, dedup.findings(f"{self.SOURCE}: {path}"))
         return typed
 
     def _check_table(self, raw: RawTable, path: Path) -> None:

@@ -174,6 +174,8 @@ class NcbiGenbank(ArchiveBuilder):
 
     BUILDER_CONFIG_CLASS = NcbiGenbankConfig
     SOURCE = "ncbi_genbank"
+    # id + name: an .ffn names each CDS by its location on one accession (id NC_005816.1, name ...|:c1340-9)
+    RECORD_KEY = ("id", "name", "record_type")
     DEFAULT_BASE_URL = EUTILS_URL
     FILE_PATTERNS = tuple(f"**/*{suffix}{gz}" for suffix in (".gb", ".gbk", ".gbff", ".genbank", ".gp", *FASTA_SUFFIXES)
                           for gz in ("", ".gz"))

@@ -125,6 +125,7 @@ class Uniprot(ArchiveBuilder):
 
     BUILDER_CONFIG_CLASS = UniprotConfig
     SOURCE = "uniprot"
+    RECORD_KEY = ("accession",)  # one record per key in a file (docs/data.md, "Duplicates")
     DEFAULT_BASE_URL = REST_URL
     FILE_PATTERNS = tuple(f"**/*{s}{gz}" for s in (".dat", ".txt", ".xml", ".fasta", ".fa", ".tsv", ".json")
                           for gz in ("", ".gz"))
