@@ -67,10 +67,10 @@ from ..download import (
     resolve_base_url,
     unverified_marker,
 )
-from ..duplicates import DuplicateFilter
 from ..physical_ranges import check_table
 from .cache_hygiene import REPORT_FILENAME, cache_replays_unverified, format_errors_unwrapped, remove_stale_incomplete
 from .errors import SourceFormatError
+from .file_checks import FileChecks
 from .file_parts import FileParts, FileRecord, load_json_sharing
 from .local_files import resolve_local_files
 from .tabular import Column, rows, units_text
@@ -138,6 +138,8 @@ class ArchiveBuilder(datasets.ArrowBasedBuilder):
     ROWS_PER_BATCH: ClassVar[int] = 4096
     #: Columns naming one record of a file (:mod:`..duplicates`: repeats dropped, conflicts refused); () = none.
     RECORD_KEY: ClassVar[tuple[str, ...]] = ()
+    #: The :data:`physical_ranges.RANGES` table applied to every parsed table (``""``: the parser screens itself).
+    PHYSICAL_RANGES: ClassVar[str] = ""
 
     def __init__(self, *args: Any, data_dir: str | os.PathLike | None = None,
                  data_files: str | os.PathLike | list | None = None, request_timeout_s: float | None = None,
@@ -416,7 +418,7 @@ class ArchiveBuilder(datasets.ArrowBasedBuilder):
             pending.clear()
             return table
 
-        dedup = DuplicateFilter(self.RECORD_KEY, lambda row, message: self.error(path, f"row {row + 1}", message))
+        checks = FileChecks(self, path)  # physical ranges and duplicates, across this file's tables
         for item in self.parse_file(Path(path)):
             if isinstance(item, dict):
                 missing = [n for n in data_names if n not in item]
@@ -425,10 +427,10 @@ class ArchiveBuilder(datasets.ArrowBasedBuilder):
                 pending.append(item)
                 seen += 1
                 if len(pending) >= self.ROWS_PER_BATCH:
-                    yield dedup.apply(flush())
+                    yield checks.apply(flush())
                 continue
             if pending:
-                yield dedup.apply(flush())
+                yield checks.apply(flush())
             table = pa.Table.from_batches([item]) if isinstance(item, pa.RecordBatch) else item
             missing = [n for n in data_names if n not in table.column_names]
             extra = [n for n in table.column_names if n not in data_names]
@@ -442,11 +444,10 @@ class ArchiveBuilder(datasets.ArrowBasedBuilder):
                 raise self.error(path, f"rows {seen + 1}-{seen + table.num_rows}",
                                  f"values do not fit the declared column types: {exc}") from None
             seen += table.num_rows
-            yield dedup.apply(cast)
+            yield checks.apply(cast)
         if pending:
-            yield dedup.apply(flush())
-        if dedup.dropped:
-            self.note_quality(path, dedup.findings(f"{self.SOURCE}: {path}"))  # logged there too
+            yield checks.apply(flush())
+        checks.finish()
 
     def iter_rows(self, path: str | Path) -> Iterator[dict[str, Any]]:
         """The data rows of one native file as dicts (for ``inspect`` and answer checks; prepare uses tables)."""

@@ -45,6 +45,7 @@ from .observatory import (
     header_value,
     iso_from_mjd,
     mjd_from_iso,
+    note_masked_samples,
     read_fits_spectra,
     spectrum_columns,
 )
@@ -280,6 +281,7 @@ class EsoArchive(ArchiveBuilder):
         from astropy.io import fits
 
         spectra = read_fits_spectra(self.SOURCE, path)
+        note_masked_samples(self, path, spectra)
         with fits.open(path, memmap=False, ignore_missing_end=True) as hdul:  # the reader vouched for the file
             headers = [h.header for h in hdul]
         refuse_other_archive(self.SOURCE, path, headers, own=("ESO",))

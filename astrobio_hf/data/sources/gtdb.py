@@ -155,6 +155,7 @@ class Gtdb(ArchiveBuilder):
 
     BUILDER_CONFIG_CLASS = GtdbConfig
     SOURCE = "gtdb"
+    PHYSICAL_RANGES = "gtdb"
     RECORD_KEY = ("accession",)  # one record per key in a file (docs/data.md, "Duplicates")
     DEFAULT_BASE_URL = DATA_URL
     FILE_PATTERNS = ("**/*.tsv", "**/*.tsv.gz", "**/*.tar.gz")

@@ -70,6 +70,7 @@ from .mast import (
     read_mast_answer,
     retrieved_now,
 )
+from .observatory import note_masked_samples
 from .tabular import Column, convert_columns, rows
 
 RECORDS = ("spectra", "observations", "products")
@@ -299,6 +300,7 @@ class JwstMast(ArchiveBuilder):
                 segments = list(_table_segments(table))
         except SpectrumFormatError as exc:
             raise format_error(self.SOURCE, path, exc) from None
+        note_masked_samples(self, path, spectra if path.name.lower().endswith(_FITS_SUFFIXES) else [table])
         units: dict[str, str] = {"wavelength": "um", "half_width": "um"}
         file_instrument = _instrument_from_name(path.name)
         for index, (spec, order, integration, label) in enumerate(segments):

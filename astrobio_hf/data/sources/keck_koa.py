@@ -44,6 +44,7 @@ from .observatory import (
     empty_spectrum,
     header_value,
     mjd_from_iso,
+    note_masked_samples,
     read_fits_spectra,
     spectrum_columns,
 )
@@ -241,6 +242,7 @@ class KeckKoa(ArchiveBuilder):
         if companion and path.with_name(f"{companion.group(1)}_f{companion.group(2)}").is_file():
             return  # the error array of the *_f.fits spectrum beside it, read with that file
         spectra = read_fits_spectra(self.SOURCE, path)
+        note_masked_samples(self, path, spectra)
         with fits.open(path, memmap=False, ignore_missing_end=True) as hdul:  # the reader vouched for the file
             headers = [h.header for h in hdul][1:] + [hdul[0].header]
         refuse_other_archive(self.SOURCE, path, headers, own=("Keck",))

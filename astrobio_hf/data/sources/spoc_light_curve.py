@@ -33,7 +33,7 @@ from ..download import HttpClient, Secrets
 from ..modalities import LightCurveFormatError
 from ..modalities._fits import find_hdu, open_fits, table_column
 from ..modalities.light_curves import light_curve_from_hdul
-from ..physical_ranges import rule, screen
+from ..physical_ranges import rule, screen, violation_text
 from .base import ArchiveBuilder
 from .mast import ARCHIVE_URL, FileRequest, fetch_files, format_error, mast_token_secrets
 
@@ -116,6 +116,7 @@ class SpocLightCurveBuilder(ArchiveBuilder):
         except LightCurveFormatError as exc:
             raise format_error(self.SOURCE, path, exc) from None
         columns["time"] = raw.time  # fill values masked, order checked (read_light_curve)
+        self._check_cadence_numbers(path, columns["cadenceno"])
         masked = dict(raw.masked)
         for name in ("sap_flux", "sap_flux_err"):
             if columns.get(name) is not None:
@@ -135,6 +136,23 @@ class SpocLightCurveBuilder(ArchiveBuilder):
                     "segment": raw.segment, "time_system": raw.time_system}
         yield self.complete_table(pa.table({name: values for name, values in columns.items() if values is not None}),
                                   **identity)
+
+    def _check_cadence_numbers(self, path: Path, cadences: np.ndarray | None) -> None:
+        """CADENCENO counts cadences from the mission start: non-negative and strictly increasing in a file."""
+        if cadences is None or not cadences.size:
+            return
+        where = "HDU 1 'LIGHTCURVE'"
+        spec = rule("light_curve", "CADENCENO")
+        bad = np.flatnonzero(spec.outside(cadences))
+        if bad.size:
+            raise self.error(path, f"{where}, row {bad[0] + 1}, column CADENCENO",
+                             violation_text(spec, float(cadences[bad[0]])))
+        back = np.flatnonzero(np.diff(cadences) <= 0)
+        if back.size:
+            row = int(back[0]) + 1
+            raise self.error(path, f"{where}, row {row + 1}, column CADENCENO",
+                             f"cadence number {int(cadences[row])} does not follow {int(cadences[row - 1])} of row "
+                             f"{row}: cadence numbers strictly increase ({back.size} such rows)")
 
     def _read_columns(self, path: Path, hdul: fits.HDUList
                       ) -> tuple[dict[str, np.ndarray | None], dict[str, str], str, int | None]:

@@ -1,0 +1,48 @@
+"""The checks every table a builder parses goes through before it reaches the cache, file by file.
+
+* the builder's physical ranges (``PHYSICAL_RANGES``, a table of :data:`..physical_ranges.RANGES`), for the
+  builders that do not screen while parsing (those that know the file's line numbers do it themselves);
+* the one duplicate policy (:mod:`..duplicates`), keyed by the builder's ``RECORD_KEY``.
+
+Masked values and dropped rows are counted into the builder's per-file quality report.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from ..duplicates import DuplicateFilter
+from ..physical_ranges import check_table
+
+
+class FileChecks:
+    """Stateful over the successive tables of one file (row numbers and record keys carry across batches)."""
+
+    def __init__(self, builder: Any, path: str | Path) -> None:
+        self.builder, self.path = builder, str(path)
+        self.dedup = DuplicateFilter(builder.RECORD_KEY,
+                                     lambda row, message: builder.error(self.path, f"row {row + 1}", message))
+        self.masked: dict[str, int] = {}
+        self.rows = 0
+
+    def apply(self, table: pa.Table) -> pa.Table:
+        """``table`` screened (impossible values refused, fill values masked) and without repeated records."""
+        ranges = self.builder.PHYSICAL_RANGES
+        if ranges:
+            offset = self.rows
+            table = check_table(table, ranges, counts=self.masked, error=lambda row, name, message: self.builder.error(
+                self.path, f"row {offset + row + 1}, field {name}", message))
+        self.rows += table.num_rows
+        return self.dedup.apply(table)
+
+    def finish(self) -> None:
+        """Note what was masked or dropped in the builder's report for this file."""
+        findings: dict[str, Any] = self.dedup.findings(f"{self.builder.SOURCE}: {self.path}")
+        if self.masked:
+            earlier = self.builder.declared_quality(self.path).get("masked", {})
+            findings["masked"] = {**earlier, **self.masked}
+        if findings:
+            self.builder.note_quality(self.path, findings)
