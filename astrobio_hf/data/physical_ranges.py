@@ -139,6 +139,10 @@ RANGES: dict[str, tuple[PhysicalRange, ...]] = {
         _r("depth", "ppm", -1000.0, 1e6, policy="mask",
            why="a transit/eclipse depth is below 100%; noise takes a measured one below 0 by ~1e2 ppm, not more"),
     ),
+    "jwst_spectrum": (
+        _r("wavelength", "um", 0.3, 30.0, why="JWST observes 0.6-28.5 um (HST/Spitzer points in published "
+           "compilations reach 0.3 um); values beyond are another unit (nm) read as microns"),
+    ),
     "protein": (
         _r("length", "aa", 1.0, 1e6, why="a protein has at least one residue (titin: 35k)"),
         _r("mass", "Da", 0.0, 1e8, low_inclusive=False),

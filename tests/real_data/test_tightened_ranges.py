@@ -112,3 +112,78 @@ def test_climate_inf_and_kelvin_labelled_celsius_are_refused(real_data_dir, tmp_
     infinite.to_netcdf(tmp_path / "ua_inf.nc")
     with pytest.raises(ClimateCubeError, match=r"variable 'ua' at \(.*\): value inf is not finite"):
         load_climate_cube(tmp_path / "ua_inf.nc", ["ta", "ua"], grid, extrapolation="clamp")
+
+
+# ------------------------------------------------------------------ declared units (issue 21, point 4)
+
+NASA_2024 = "nasa_exoplanet_archive/PSCompPars.csv"
+
+
+def _preamble_with(real_data_dir, tmp_path, column: str, unit: str):
+    lines = (real_data_dir / NASA_2024).read_text().splitlines(keepends=True)
+    out = [line.replace("[", f"[{unit}]  [", 1).split("  [")[0] + "\n"
+           if line.startswith(f"# COLUMN {column}:") else line for line in lines[:200]]
+    path = tmp_path / "PSCompPars.csv"
+    path.write_text("".join(out))
+    return path
+
+
+def test_nasa_preamble_units_are_converted_or_refused(real_data_dir, tmp_path):
+    seconds = _preamble_with(real_data_dir, tmp_path, "pl_orbper", "seconds")
+    assert "[seconds]" in seconds.read_text()
+    plain = prepare_source("nasa_exoplanet_archive", data_files=str(real_data_dir / NASA_2024),
+                           cache_dir=tmp_path / "plain")
+    result = prepare_source("nasa_exoplanet_archive", data_files=str(seconds), cache_dir=tmp_path / "s")
+    assert result.quality["PSCompPars.csv"]["unit_conversions"] == ["pl_orbper: converted from seconds to days"]
+    from astrobio_hf.data.sources import get_builder
+
+    before = get_builder("nasa_exoplanet_archive", data_files=str(real_data_dir / NASA_2024),
+                         cache_dir=str(tmp_path / "plain")).as_dataset("train")[0]["pl_orbper"]
+    after = get_builder("nasa_exoplanet_archive", data_files=str(seconds),
+                        cache_dir=str(tmp_path / "s")).as_dataset("train")[0]["pl_orbper"]
+    assert plain.rows > 0 and after == pytest.approx(before / 86400.0)
+    celsius = _preamble_with(real_data_dir, tmp_path, "st_teff", "deg C")
+    result = prepare_source("nasa_exoplanet_archive", data_files=str(celsius), cache_dir=tmp_path / "c")
+    assert result.quality["PSCompPars.csv"]["unit_conversions"] == ["st_teff: converted from deg C to K"]
+    unknown = _preamble_with(real_data_dir, tmp_path, "st_teff", "furlongs")
+    with pytest.raises(SourceFormatError, match=r"column st_teff: declared unit 'furlongs' of st_teff cannot be read"):
+        prepare_source("nasa_exoplanet_archive", data_files=str(unknown), cache_dir=tmp_path / "u")
+
+
+def test_exoplanets_org_units_row_in_years_is_converted(tmp_path):
+    path = tmp_path / "eod.csv"
+    path.write_text("NAME,PER\n,yr\nA b,2.0\n")
+    result = prepare_source("exoplanets_org", data_files=str(path), cache_dir=tmp_path / "c")
+    assert result.quality["eod.csv"]["unit_conversions"] == ["per: converted from yr to day"]
+    path.write_text("NAME,PER\n,Jy\nA b,2.0\n")
+    with pytest.raises(SourceFormatError, match=r"column per: declared unit 'Jy' of per cannot be converted to day"):
+        prepare_source("exoplanets_org", data_files=str(path), cache_dir=tmp_path / "d")
+
+
+@pytest.mark.parametrize("column, unit, message", [
+    ("PDCSAP_FLUX", "Jy", r"column PDCSAP_FLUX: declared unit 'Jy' of pdcsap_flux is not electron / s"),
+    ("TIME", "s", r"column TIME: declared unit 's' of time: SPOC writes d"),
+])
+def test_kepler_tunit_that_is_not_spoc_is_refused(real_data_dir, tmp_path, column, unit, message):
+    path = tmp_path / "kplr011442793-2010009091648_llc.fits"
+    with fits.open(real_data_dir / KEPLER_Q4) as hdul:
+        index = hdul[1].columns.names.index(column) + 1
+        hdul[1].header[f"TUNIT{index}"] = unit
+        hdul.writeto(path)
+    with pytest.raises(SourceFormatError, match=message):
+        prepare_source("kepler_k2_mast", data_files=str(path), cache_dir=tmp_path / "c")
+
+
+def test_jwst_wavelengths_in_nm_under_a_bare_header_are_refused(real_data_dir, tmp_path):
+    lines = (real_data_dir / "jwst/transmission_spectra/NE-WASP_39b_NIRISS_transmission_spectrum.csv").read_text() \
+        .splitlines(keepends=True)
+    out = [lines[0]]
+    for line in lines[1:]:
+        cells = line.rstrip("\n").split(",")
+        cells[0] = repr(float(cells[0]) * 1000.0)
+        out.append(",".join(cells) + "\n")
+    path = tmp_path / "NIRISS_nm.csv"
+    path.write_text("".join(out))
+    with pytest.raises(SourceFormatError, match=r"field wavelength: value .* outside its possible range \[0.3, 30\] "
+                                                r"um.*declare their unit"):
+        prepare_source("jwst_mast", data_files=str(path), cache_dir=tmp_path / "c", target_name="WASP-39 b")

@@ -44,7 +44,7 @@ import functools
 import json
 import logging
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -67,10 +67,9 @@ from ..download import (
     resolve_base_url,
     unverified_marker,
 )
-from ..physical_ranges import check_table
 from .cache_hygiene import REPORT_FILENAME, cache_replays_unverified, format_errors_unwrapped, remove_stale_incomplete
 from .errors import SourceFormatError
-from .file_checks import FileChecks
+from .file_checks import ColumnChecksMixin, FileChecks
 from .file_parts import FileParts, FileRecord, load_json_sharing
 from .local_files import resolve_local_files
 from .tabular import Column, rows, units_text
@@ -120,7 +119,7 @@ class DownloadRequest:
     release: str = ""
 
 
-class ArchiveBuilder(datasets.ArrowBasedBuilder):
+class ArchiveBuilder(ColumnChecksMixin, datasets.ArrowBasedBuilder):
     """Base of the 13 source builders: local vs download mode, provenance, errors, skip reports."""
 
     BUILDER_CONFIG_CLASS = ArchiveBuilderConfig
@@ -228,17 +227,6 @@ class ArchiveBuilder(datasets.ArrowBasedBuilder):
     def note_quality(self, path: str | Path, findings: dict[str, Any]) -> None:
         """Record masked values / dropped duplicates of a file (kept in the prepare report's ``quality``)."""
         self._file_quality.setdefault(str(path), {}).update(findings)
-
-    def screen_physical(self, path: str | Path, table: pa.Table, ranges: str,
-                        location: Callable[[int], str]) -> pa.Table:
-        """Check ``table`` against :data:`physical_ranges.RANGES` ``[ranges]``: impossible values raise
-        :class:`SourceFormatError` naming ``location(row)`` and the field; masked ones are counted."""
-        counts: dict[str, int] = {}
-        table = check_table(table, ranges, counts=counts,
-                            error=lambda row, name, message: self.error(path, f"{location(row)}, field {name}", message))
-        if counts:
-            self.note_quality(path, {"masked": counts})
-        return table
 
     def declared_quality(self, path: str | Path) -> dict[str, Any]:
         """Masked values and duplicates a parsed file had (after :meth:`parse_file` ran on it)."""

@@ -5,10 +5,13 @@
 * the one duplicate policy (:mod:`..duplicates`), keyed by the builder's ``RECORD_KEY``.
 
 Masked values and dropped rows are counted into the builder's per-file quality report.
+:class:`ColumnChecksMixin` gives builders the same checks for the parsers that screen a typed table
+themselves (they know its line numbers): physical ranges and declared units.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +19,7 @@ import pyarrow as pa
 
 from ..duplicates import DuplicateFilter
 from ..physical_ranges import check_table
+from .declared_units import convert_declared_units
 
 
 class FileChecks:
@@ -46,3 +50,26 @@ class FileChecks:
             findings["masked"] = {**earlier, **self.masked}
         if findings:
             self.builder.note_quality(self.path, findings)
+
+
+class ColumnChecksMixin:
+    """Checks of a typed table that a parser applies with its own row locations (part of ``ArchiveBuilder``)."""
+
+    def screen_physical(self, path: str | Path, table: pa.Table, ranges: str,
+                        location: Callable[[int], str]) -> pa.Table:
+        """Check ``table`` against :data:`physical_ranges.RANGES` ``[ranges]``: impossible values raise
+        :class:`SourceFormatError` naming ``location(row)`` and the field; masked ones are counted."""
+        counts: dict[str, int] = {}
+        table = check_table(table, ranges, counts=counts,
+                            error=lambda row, name, message: self.error(path, f"{location(row)}, field {name}", message))
+        if counts:
+            self.note_quality(path, {"masked": counts})
+        return table
+
+    def convert_units(self, path: str | Path, table: pa.Table, declared: dict[str, str]) -> pa.Table:
+        """Declared units converted to the columns' (:mod:`.declared_units`); unreadable ones refuse the file."""
+        table, notes = convert_declared_units(table, declared, self.columns(),
+                                              lambda name, message: self.error(path, f"column {name}", message))
+        if notes:
+            self.note_quality(path, {"unit_conversions": notes})
+        return table

@@ -292,6 +292,7 @@ class NasaExoplanetArchive(ArchiveBuilder):
             self.note_quality(path, {"legacy_columns": legacy})  # a pre-2021 export, read through the alias map
         self._check_table(raw, path)
         typed = convert_columns(raw, self.columns(), source=self.SOURCE, file=path)
+        typed = self.convert_units(path, typed, raw.units)
         typed = typed.append_column("__row", pa.array(range(typed.num_rows), pa.int64()))
         typed = self.screen_physical(path, typed, "planet_catalog", raw.location)
         if self.config.table == "ps" and "default_flag" in raw.table.column_names:

@@ -27,6 +27,7 @@ from typing import Any, ClassVar
 import datasets
 import numpy as np
 import pyarrow as pa
+from astropy import units as u
 from astropy.io import fits
 
 from ..download import HttpClient, Secrets
@@ -35,6 +36,8 @@ from ..modalities._fits import find_hdu, open_fits, table_column
 from ..modalities.light_curves import light_curve_from_hdul
 from ..physical_ranges import rule, screen, violation_text
 from .base import ArchiveBuilder
+from .declared_units import check_unit_kind
+from .errors import SourceFormatError
 from .mast import ARCHIVE_URL, FileRequest, fetch_files, format_error, mast_token_secrets
 
 #: (output column, native column, feature dtype, required). Units are taken from each file's TUNITn.
@@ -128,6 +131,7 @@ class SpocLightCurveBuilder(ArchiveBuilder):
             columns["pdcsap_flux"], columns["pdcsap_flux_err"] = raw.flux, raw.flux_err
         if masked:
             self.note_quality(path, {"masked": masked})
+        self._check_units(path, units)
         self.note_units(path, units)
         self.note_release(path, release)
         columns["time_bjd"], columns["quality"] = raw.time_bjd, raw.quality
@@ -136,6 +140,18 @@ class SpocLightCurveBuilder(ArchiveBuilder):
                     "segment": raw.segment, "time_system": raw.time_system}
         yield self.complete_table(pa.table({name: values for name, values in columns.items() if values is not None}),
                                   **identity)
+
+    def _check_units(self, path: Path, units: dict[str, str]) -> None:
+        """TUNITn of the time and flux columns parsed with astropy: days (SPOC writes ``BJD - 2454833``) and e-/s."""
+        def error(column: str, message: str) -> SourceFormatError:
+            return self.error(path, f"HDU 1 'LIGHTCURVE', column {column.upper()}", message)
+
+        time_unit = units.get("time", "")
+        if time_unit and "BJD" not in time_unit.upper():
+            check_unit_kind(time_unit, u.day, "time", error)
+        for name in ("sap_flux", "sap_flux_err", "sap_bkg", "sap_bkg_err", "pdcsap_flux", "pdcsap_flux_err"):
+            if units.get(name):
+                check_unit_kind(units[name], u.electron / u.s, name, error)
 
     def _check_cadence_numbers(self, path: Path, cadences: np.ndarray | None) -> None:
         """CADENCENO counts cadences from the mission start: non-negative and strictly increasing in a file."""
