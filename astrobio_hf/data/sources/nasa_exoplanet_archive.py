@@ -37,6 +37,7 @@ from .errors import SourceFormatError
 from .tabular import (
     Column,
     RawTable,
+    check_line_end,
     convert_columns,
     decode_utf8,
     read_astropy_strings,
@@ -278,6 +279,8 @@ class NasaExoplanetArchive(ArchiveBuilder):
             raw.units, raw.descriptions = units, descriptions
             if exported:
                 raw.meta["exported"] = exported
+        if fmt != "votable":  # after the field counts (a more precise error); a cut VOTable fails as XML
+            check_line_end(text, path, self.SOURCE, "the NASA Exoplanet Archive")
         if raw.meta.get("exported"):
             self.note_release(path, f"{self.config.table} export {raw.meta['exported']}")
         if raw.units:

@@ -90,6 +90,17 @@ def read_bytes(path: str | Path, source: str) -> bytes:
     return data
 
 
+def check_line_end(text: str, path: str | Path, source: str, producer: str) -> None:
+    """Refuse a table whose last line has no line break after it: ``producer`` ends every line with one, so the
+    file was cut inside that line (a cut inside its last field leaves a valid but wrong number: 307. for 307.88)."""
+    if text and not text.endswith(("\n", "\r")):
+        number = text.count("\n") + 1
+        last = text[text.rfind("\n") + 1:]
+        raise SourceFormatError(source, str(path), f"line {number}",
+                                f"the file ends inside this line ({last[-60:]!r}, no line break after it): cut "
+                                f"short? {producer} ends every line with a line break")
+
+
 def decode_utf8(data: bytes, path: str | Path, source: str) -> str:
     """Strict UTF-8 decoding (a BOM is dropped); the error names the line and byte offset."""
     try:

@@ -45,7 +45,7 @@ from ..physical_ranges import rule, violation_text
 from .base import ArchiveBuilder, ArchiveBuilderConfig
 from .biofiles import biopython_errors, first_text, iter_records, open_binary
 from .errors import SourceFormatError
-from .tabular import Column, convert_columns, decode_utf8, read_csv_strings, rows
+from .tabular import Column, check_line_end, convert_columns, decode_utf8, read_csv_strings, rows
 
 logger = logging.getLogger(__name__)
 
@@ -394,6 +394,7 @@ class Uniprot(ArchiveBuilder):
             data = fh.read()
         text = decode_utf8(data, path, self.SOURCE)
         raw = read_csv_strings(text, path, self.SOURCE, delimiter="\t", expected=["Entry"])
+        check_line_end(text, path, self.SOURCE, "UniProt's REST TSV")
         typed = convert_columns(raw, TSV_COLUMNS, source=self.SOURCE, file=path)
         has_ec_column = "EC number" in raw.table.column_names
         for i, row in enumerate(rows(typed)):
