@@ -54,7 +54,7 @@ from ..download import (
 from ..modalities.organism_networks import InvalidECNumberError, normalize_ec
 from ..physical_ranges import rule
 from .base import ArchiveBuilder, ArchiveBuilderConfig
-from .biofiles import first_text, iter_records, stem_suffix
+from .biofiles import first_text, iter_records, sequence_alphabet_error, stem_suffix
 from .errors import SourceFormatError
 
 logger = logging.getLogger(__name__)
@@ -376,6 +376,9 @@ class NcbiGenbank(ArchiveBuilder):
                                                   "FASTA entry", empty_message="no FASTA entries"):
             if len(record.seq) == 0:
                 raise self.error(path, f"{where}, near line {reader.line}", "entry has no sequence")
+            problem = sequence_alphabet_error(str(record.seq), molecule)
+            if problem:
+                raise self.error(path, f"{where}, near line {reader.line}", problem)
             accession_version = split_fasta_id(record.id)
             accession, version = accession_and_version(accession_version)
             definition, organism = fasta_description(record)

@@ -43,7 +43,7 @@ from ..download import BadAnswerError, HttpClient, is_verified_answer, join_url,
 from ..modalities.organism_networks import InvalidECNumberError, normalize_ec
 from ..physical_ranges import rule, violation_text
 from .base import ArchiveBuilder, ArchiveBuilderConfig
-from .biofiles import biopython_errors, first_text, iter_records, open_binary
+from .biofiles import biopython_errors, first_text, iter_records, open_binary, sequence_alphabet_error
 from .errors import SourceFormatError
 from .tabular import Column, check_line_end, convert_columns, decode_utf8, read_csv_strings, rows
 
@@ -364,6 +364,9 @@ class Uniprot(ArchiveBuilder):
             raise self.error(path, where, f"header id {record.id!r} is not UniProt's db|accession|entry_name")
         if len(record.seq) == 0:
             raise self.error(path, where, "entry has no sequence")
+        problem = sequence_alphabet_error(str(record.seq), "protein")
+        if problem:
+            raise self.error(path, where, problem)
         text = record.description[len(record.id):].strip()
         pieces = _FASTA_FIELD.split(" " + text)
         name, fields = pieces[0].strip(), dict(zip(pieces[1::2], (p.strip() for p in pieces[2::2]), strict=True))
