@@ -42,6 +42,7 @@ from .observatory import (
     SPECTRUM_FEATURES,
     angles_deg,
     as_float,
+    fits_headers,
     header_value,
     iso_from_mjd,
     mjd_from_iso,
@@ -280,11 +281,11 @@ class EsoArchive(ArchiveBuilder):
         """One row per spectrum of an ESO FITS product, with the header's observation metadata."""
         from astropy.io import fits
 
+        refuse_other_archive(self.SOURCE, path, fits_headers(path), own=("ESO",))  # before the spectrum reader
         spectra = read_fits_spectra(self.SOURCE, path)
         note_masked_samples(self, path, spectra)
         with fits.open(path, memmap=False, ignore_missing_end=True) as hdul:  # the reader vouched for the file
             headers = [h.header for h in hdul]
-        refuse_other_archive(self.SOURCE, path, headers, own=("ESO",))
         ordered = headers[1:] + headers[:1]  # an extension's keywords win over the primary's
         arcfile = header_value(ordered, "ARCFILE")
         match = _DATASET_ID.match(path.name)

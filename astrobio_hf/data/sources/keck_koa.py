@@ -42,6 +42,7 @@ from .observatory import (
     angles_deg,
     as_float,
     empty_spectrum,
+    fits_headers,
     header_value,
     mjd_from_iso,
     note_masked_samples,
@@ -241,11 +242,12 @@ class KeckKoa(ArchiveBuilder):
         companion = _ERROR_COMPANION.match(path.name)
         if companion and path.with_name(f"{companion.group(1)}_f{companion.group(2)}").is_file():
             return  # the error array of the *_f.fits spectrum beside it, read with that file
+        # another facility's file (a TESS light curve) is named before the spectrum reader trips over its HDUs
+        refuse_other_archive(self.SOURCE, path, fits_headers(path), own=("Keck",))
         spectra = read_fits_spectra(self.SOURCE, path)
         note_masked_samples(self, path, spectra)
         with fits.open(path, memmap=False, ignore_missing_end=True) as hdul:  # the reader vouched for the file
             headers = [h.header for h in hdul][1:] + [hdul[0].header]
-        refuse_other_archive(self.SOURCE, path, headers, own=("Keck",))
         where = lambda _i: "HDU 0 (header)"  # noqa: E731 (one-off location namer)
         ra = angles_deg([header_value(headers, "RA")], hours=True, source=self.SOURCE, path=path, where=where,
                         field="RA")[0]
