@@ -388,7 +388,7 @@ def cobra_model_to_graph(model: Any, *, source: str | None = None, reactions: It
             coefficient = float(coefficient)
             if math.isnan(coefficient):  # libSBML reads an empty or non-numeric stoichiometry attribute as NaN
                 raise MetabolicGraphError(f"{source}: reaction {reaction.id!r}, metabolite {met.id!r}: stoichiometric "
-                                          "coefficient is not a number (the file's stoichiometry is empty or text)")
+                                          "coefficient is not a number (NaN: the file writes it empty, as text or as NaN)")
             if not math.isfinite(coefficient) or STOICHIOMETRY.outside(np.array([coefficient])).any():
                 # beyond the physical range the float32 edge feature would overflow to inf
                 raise MetabolicGraphError(
