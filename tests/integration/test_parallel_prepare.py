@@ -234,6 +234,19 @@ def _alive(pid: int) -> bool:
     return not (status.is_file() and "\nState:\tZ" in status.read_text())  # a zombie has finished
 
 
+def _started_by(marker: str) -> set[int]:
+    """Processes whose command line holds ``marker`` (forked children keep their parent's command line)."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if marker in (entry / "cmdline").read_bytes().decode(errors="replace") and _alive(int(entry.name)):
+                    found.add(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
 def test_kill_9_of_the_parent_leaves_no_worker_running(real_data_dir, tmp_path):
     dump = linked_dump(real_data_dir, tmp_path / "dump", copies=2)  # 4 files: 2 shards
     marks = tmp_path / "workers"
@@ -246,14 +259,15 @@ def test_kill_9_of_the_parent_leaves_no_worker_running(real_data_dir, tmp_path):
             time.sleep(0.1)
         workers = [int(p.name) for p in marks.iterdir()]
         assert len(workers) == 2 and parent.pid not in workers
+        children = _started_by(str(marks)) - {parent.pid}  # the workers and datasets' queue manager
+        assert set(workers) <= children
         parent.kill()
         parent.wait()
         deadline = time.monotonic() + 30
-        while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        while any(_alive(pid) for pid in children) and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert not [pid for pid in workers if _alive(pid)]
+        assert not [pid for pid in children if _alive(pid)]
     finally:
         parent.kill()
-        for path in marks.iterdir():
-            if _alive(int(path.name)):
-                os.kill(int(path.name), 9)
+        for pid in _started_by(str(marks)):
+            os.kill(pid, 9)

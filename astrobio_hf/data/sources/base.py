@@ -73,7 +73,7 @@ from .file_checks import ColumnChecksMixin, FileChecks
 from .file_parts import FileParts, FileRecord, load_json_sharing
 from .local_files import resolve_local_files
 from .tabular import Column, rows, units_text
-from .worker_lifetime import die_with_parent
+from .worker_lifetime import children_die_with_this_process, die_with_parent
 
 logger = logging.getLogger(__name__)
 
@@ -554,6 +554,7 @@ class ArchiveBuilder(ColumnChecksMixin, datasets.ArrowBasedBuilder):
         """``datasets``' prepare (``num_proc=N`` parses N shards of the file list at once), with our format
         errors unwrapped so the user sees them directly; a killed multi-file prepare resumes (:mod:`.file_parts`)."""
         remove_stale_incomplete(self.SOURCE, kwargs.get("output_dir") or self._cache_dir)
+        children_die_with_this_process()  # num_proc workers and datasets' queue manager
         self._built_here = False
         mode = kwargs.get("download_mode")
         if self.local_files is None and cache_replays_unverified(self._cache_dir):

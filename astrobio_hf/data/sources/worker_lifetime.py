@@ -1,9 +1,12 @@
 """Parse workers die with the process that started them.
 
-``datasets`` runs ``num_proc`` workers in a ``multiprocess`` pool it creates itself (no initializer hook), so
-:func:`die_with_parent` is called from the builder's per-shard entry point, inside the worker. On Linux the
-kernel kills the worker when its parent dies (``prctl(PR_SET_PDEATHSIG, SIGKILL)``); elsewhere a daemon
-thread polls the parent pid. Without this a ``kill -9`` of ``prepare --num-proc N`` leaves N workers parsing.
+``datasets`` runs ``num_proc`` workers in a ``multiprocess`` pool it creates itself, plus a ``Manager``
+server process for its queue, with no initializer hook. :func:`children_die_with_this_process` registers
+an after-fork hook with ``multiprocess`` (and ``multiprocessing``) so that every process they start calls
+:func:`die_with_parent`; the builder's per-shard entry point calls it too (start methods other than
+fork do not run the hook). On Linux the kernel kills the child when its parent dies
+(``prctl(PR_SET_PDEATHSIG, SIGKILL)``); elsewhere a daemon thread polls the parent pid. Without this a
+``kill -9`` of ``prepare --num-proc N`` leaves N workers parsing and the manager waiting.
 """
 
 from __future__ import annotations
@@ -49,3 +52,29 @@ def die_with_parent(parent_pid: int) -> None:
         threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True, name="parent-watchdog").start()
     if os.getppid() != parent_pid:  # the parent died before the signal was armed
         os._exit(1)
+
+
+class _Owner:
+    """Holds the pid whose children must die with it (the after-fork registry keeps weak references)."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+
+
+_OWNERS: dict[int, _Owner] = {}
+
+
+def children_die_with_this_process() -> None:
+    """Every process ``multiprocess``/``multiprocessing`` forks from now on dies with this one."""
+    import multiprocessing.util
+
+    pid = os.getpid()
+    if pid in _OWNERS:
+        return
+    owner = _OWNERS[pid] = _Owner(pid)
+    multiprocessing.util.register_after_fork(owner, lambda o: die_with_parent(o.pid))
+    try:
+        import multiprocess.util
+    except ImportError:  # datasets installs multiprocess; without it only multiprocessing's children exist
+        return
+    multiprocess.util.register_after_fork(owner, lambda o: die_with_parent(o.pid))
