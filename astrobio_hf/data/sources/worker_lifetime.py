@@ -42,20 +42,24 @@ def _watch_parent(parent_pid: int, interval_s: float = 1.0) -> None:
     os._exit(1)  # the parent is gone: nobody will read what this worker writes
 
 
-def die_with_parent(parent_pid: int) -> None:
-    """In a worker process (``os.getpid() != parent_pid``): end this process when ``parent_pid`` dies."""
+def die_with_parent(parent_pid: int | None = None) -> None:
+    """End this process when its parent dies; nothing in ``parent_pid`` itself (the main process).
+
+    ``parent_pid`` ``None``: the parent is whoever forked this process (a grandchild dies with its own parent).
+    """
     pid = os.getpid()
     if pid == parent_pid or pid in _installed_for:
         return
+    parent = os.getppid() if parent_pid is None else parent_pid
     _installed_for.add(pid)
     if not _prctl_pdeathsig():
-        threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True, name="parent-watchdog").start()
-    if os.getppid() != parent_pid:  # the parent died before the signal was armed
+        threading.Thread(target=_watch_parent, args=(parent,), daemon=True, name="parent-watchdog").start()
+    if os.getppid() != parent:  # the parent died before the signal was armed
         os._exit(1)
 
 
 class _Owner:
-    """Holds the pid whose children must die with it (the after-fork registry keeps weak references)."""
+    """A registration of the after-fork hook (the registry keeps weak references: held in ``_OWNERS``)."""
 
     def __init__(self, pid: int) -> None:
         self.pid = pid
@@ -72,9 +76,9 @@ def children_die_with_this_process() -> None:
     if pid in _OWNERS:
         return
     owner = _OWNERS[pid] = _Owner(pid)
-    multiprocessing.util.register_after_fork(owner, lambda o: die_with_parent(o.pid))
+    multiprocessing.util.register_after_fork(owner, lambda _owner: die_with_parent())
     try:
         import multiprocess.util
     except ImportError:  # datasets installs multiprocess; without it only multiprocessing's children exist
         return
-    multiprocess.util.register_after_fork(owner, lambda o: die_with_parent(o.pid))
+    multiprocess.util.register_after_fork(owner, lambda _owner: die_with_parent())
