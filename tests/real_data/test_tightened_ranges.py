@@ -187,3 +187,12 @@ def test_jwst_wavelengths_in_nm_under_a_bare_header_are_refused(real_data_dir, t
     with pytest.raises(SourceFormatError, match=r"field wavelength: value .* outside its possible range \[0.3, 30\] "
                                                 r"um.*declare their unit"):
         prepare_source("jwst_mast", data_files=str(path), cache_dir=tmp_path / "c", target_name="WASP-39 b")
+
+
+def test_a_uniprot_entry_declaring_an_impossible_mass_is_refused(real_data_dir, tmp_path):
+    text = (real_data_dir / "uniprot" / "multi_ex.txt").read_text()
+    path = tmp_path / "multi_ex.txt"
+    path.write_text(text.replace("562 AA;  62917 MW;", "562 AA;  -5 MW;", 1))
+    assert "-5 MW" in path.read_text()
+    with pytest.raises(SourceFormatError, match=r"entry 1 \(P00750\), field mass: value -5.0 of mass is outside"):
+        prepare_source("uniprot", data_files=str(path), cache_dir=tmp_path / "c")

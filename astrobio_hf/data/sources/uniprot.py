@@ -253,6 +253,19 @@ class Uniprot(ArchiveBuilder):
             raise self.error(path, f"{where}, field length",
                              f"length {length} disagrees with the sequence's {len(sequence)} residues")
 
+    def _check_mass(self, path: Path, where: str, mass: Any) -> None:
+        """The molecular weight an entry declares (SQ line MW, XML/JSON sequence mass) within the protein range;
+        it is not stored, but a file that declares an impossible one is not what it claims."""
+        if mass in (None, ""):
+            return
+        spec = rule("protein", "mass")
+        try:
+            value = float(mass)
+        except (TypeError, ValueError):
+            raise self.error(path, f"{where}, field mass", f"sequence mass {mass!r} is not a number") from None
+        if spec.outside(np.array([value])).any():
+            raise self.error(path, f"{where}, field mass", violation_text(spec, value))
+
     def _ec(self, values: list[str], path: Path, where: str) -> list[str]:
         out: list[str] = []
         for value in values:
@@ -277,6 +290,7 @@ class Uniprot(ArchiveBuilder):
             yield self._swissprot_row(record, path, where)
 
     def _swissprot_row(self, record: Any, path: Path, where: str) -> dict[str, Any]:
+        self._check_mass(path, where, record.seqinfo[1] if record.seqinfo else None)
         # Bio.SwissProt leaves the DE lines as one string: names and EC= are picked out with two regexes.
         description = _EVIDENCE.sub("", record.description or "")
         top = re.split(r"\b(?:Contains|Includes):", description)[0]  # components are other proteins
@@ -320,6 +334,7 @@ class Uniprot(ArchiveBuilder):
                     yield row
 
     def _xml_row(self, record: Any, path: Path, where: str) -> dict[str, Any]:
+        self._check_mass(path, where, record.annotations.get("sequence_mass"))
         ann = record.annotations
         names = [*ann.get("recommendedName_fullName", []), *ann.get("alternativeName_fullName", []),
                  *ann.get("submittedName_fullName", [])]
@@ -455,6 +470,7 @@ class Uniprot(ArchiveBuilder):
         ecs = [e.get("value", "") for n in named if isinstance(n, dict) for e in n.get("ecNumbers") or []]
         organism = entry.get("organism") or {}
         sequence = entry.get("sequence") or {}
+        self._check_mass(path, where, sequence.get("molWeight") if isinstance(sequence, dict) else None)
         genes = []
         for gene in entry.get("genes") or []:
             if gene.get("geneName"):
