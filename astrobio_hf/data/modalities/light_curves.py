@@ -250,7 +250,7 @@ def screen_cadences(time: np.ndarray, flux: np.ndarray, flux_err: np.ndarray, fl
         row, previous = int(finite[at + 1]), int(finite[at])
         what = "repeats" if steps[at] == 0 else "goes back before"
         raise LightCurveFormatError(
-            f"{where}, row {row + 1}, column TIME: cadence time {time[row]!r} {what} the time {time[previous]!r} of "
+            f"{where}, row {row + 1}, column TIME: cadence time {float(time[row])!r} {what} the time {float(time[previous])!r} of "
             f"row {previous + 1}; cadences must be in increasing time order ({int((steps <= 0).sum())} such rows)")
     return time, screened[1], screened[2], masked
 
