@@ -87,6 +87,8 @@ def _one(key: str, args: argparse.Namespace, data_dir: Path | None) -> dict:
         out["skipped_files"] = result.skipped_files
     if result.quality:
         out["quality"] = result.quality
+    if result.unverified_answers:
+        out["unverified_answers"] = result.unverified_answers
     return out
 
 
@@ -98,6 +100,8 @@ def _print_summary(out: dict) -> None:
     for file, findings in out.get("quality", {}).items():
         for what, value in findings.items():
             print(f"  {file}: {what}: {value}")
+    for name in out.get("unverified_answers", []):
+        print(f"  {name}: completeness not checkable (no length, count or end marker): used for this run only")
 
 
 def run_multimodal(args: argparse.Namespace) -> int:

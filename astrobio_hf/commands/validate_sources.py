@@ -24,7 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "HF_HUB_OFFLINE)")
     parser.add_argument("--data-dir", type=Path, default=None, metavar="ROOT",
                         help="folder with one sub-folder of native files per source key (or alias)")
-    parser.add_argument("--source", nargs="+", default=None, metavar="KEY",
+    parser.add_argument("--source", nargs="+", action="extend", default=None, metavar="KEY",
                         help="only these sources (default: all 13)")
     parser.add_argument("--timeout", type=float, default=10.0, metavar="S",
                         help="seconds to wait for each endpoint (one request, no retries; default 10)")

@@ -10,7 +10,11 @@ caller can throw the file away instead of caching it:
 * :func:`check_signature`: the format named by the file's suffix has its own signature
   (``SIMPLE  =`` for FITS, the gzip magic and an intact gzip trailer, valid JSON, XML);
 * :func:`check_fits_size`: a FITS file as long as its headers declare (every HDU's data present);
-* :func:`check_gzip_complete`: a gzip stream that ends with its trailer (CRC and length checked).
+* :func:`check_gzip_complete`: a gzip stream that ends with its trailer (CRC and length checked);
+* :func:`transport_evidence` / :func:`format_evidence`: what, if anything, proves the body is whole
+  (``Content-Length``, a chunked transfer's last chunk, a format's own end: FITS size, gzip trailer,
+  a JSON or XML document that parses to its end); :func:`check_line_end` refuses a text answer that
+  ends inside a line when nothing else can tell.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 import gzip
 import json
 import warnings
+import xml.etree.ElementTree as ElementTree
 import zlib
 from pathlib import Path
 
@@ -144,9 +149,62 @@ def check_signature(path: Path, name: str) -> None:
             raise BadAnswerError(f"{name} should be XML but does not start with '<'")
 
 
-def check_answer(path: Path, name: str, headers: dict[str, str]) -> None:
-    """All generic checks of a saved answer; ``headers`` are the HTTP response headers (any case)."""
+def transport_evidence(headers: dict[str, str]) -> str | None:
+    """How the HTTP layer proved the body whole, or ``None`` (a body that ends when the connection closes).
+
+    ``requests``/urllib3 raise on a body shorter than ``Content-Length`` or a chunked transfer without its
+    last chunk, so either header means a body that arrived is whole.
+    """
+    lower = {k.lower(): v for k, v in headers.items()}
+    if (lower.get("content-length") or "").strip().isdigit():
+        return "Content-Length"
+    if "chunked" in (lower.get("transfer-encoding") or "").lower():
+        return "chunked transfer end"
+    return None
+
+
+def format_evidence(path: Path, name: str) -> str | None:
+    """The format's own end marker, where it has one (call after :func:`check_signature` passed)."""
+    suffixes = _suffixes(name)
+    last = suffixes[-1] if suffixes else ""
+    head = _head(path, 16)
+    if last in (".gz", ".tgz") or head.startswith(GZIP_MAGIC):
+        return "gzip trailer"
+    if last in (".fits", ".fit", ".fts"):
+        return "FITS size declared by its headers"
+    if last == ".json":
+        return "JSON document parsed to its end"
+    if last in (".xml", ".vot", ".votable"):
+        try:  # a cut XML document lacks its closing root tag
+            for _ in ElementTree.iterparse(path):
+                pass
+        except ElementTree.ParseError as exc:
+            raise BadAnswerError(f"{name} is not a whole XML document (cut transfer?): {exc}") from None
+        return "XML document closed"
+    return None
+
+
+def check_line_end(path: Path, name: str) -> None:
+    """A text answer whose length nothing declared must end with a line break: else it was cut mid-line."""
+    with open(path, "rb") as fh:
+        fh.seek(max(0, path.stat().st_size - 1))
+        last = fh.read(1)
+    if last not in (b"\n", b"\r"):
+        raise BadAnswerError(f"{name} ends inside a line (no line break after its last line) and the server sent "
+                             "no Content-Length: cut transfer")
+
+
+def check_answer(path: Path, name: str, headers: dict[str, str]) -> str | None:
+    """All generic checks of a saved answer; ``headers`` are the HTTP response headers (any case).
+
+    Returns what proved the answer whole (``None``: nothing could, e.g. a text table served without
+    ``Content-Length``; the caller then needs its own count, or must not keep the answer as verified).
+    """
     lower = {k.lower(): v for k, v in headers.items()}
     check_length(path, lower.get("content-length"), lower.get("content-encoding"))
     check_not_html(path, lower.get("content-type"), "".join(_suffixes(name)[-1:]))
     check_signature(path, name)
+    evidence = transport_evidence(headers) or format_evidence(path, name)
+    if evidence is None:
+        check_line_end(path, name)
+    return evidence

@@ -8,7 +8,11 @@ What it gives a builder:
   (``Retry-After`` honoured), a per-host polite rate limit, GET and POST (form fields, as MAST's
   ``request=<json>`` API wants), and streaming of an answer to a file, kept (renamed into place) only
   after it passed :mod:`answer_checks` (no HTML page, full length, the format's signature) and the
-  caller's own validation (a builder parses it): a bad answer raises :class:`BadAnswerError`.
+  caller's own validation (a builder parses it): a bad answer raises :class:`BadAnswerError`. An
+  answer nothing proved whole (no ``Content-Length``, no chunked end, no format end marker, no count
+  from the service) is kept for the run that fetched it only: a marker beside it
+  (:func:`is_verified_answer`) makes the next run fetch it again instead of replaying it.
+* :func:`remove_stale_staging`: ``.incoming-<pid>-*`` folders of processes that died mid-download.
 
 Secrets (query parameters such as ``api_key`` or headers such as ``Authorization``) are handed to the
 client separately from the request, are added only when the request is sent, and never appear in
@@ -48,6 +52,8 @@ REDACTED = "REDACTED"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 USER_AGENT = "astrobio-hf (https://github.com/astrobio-hf; archive builders)"
+STAGING_PREFIX = ".incoming-"
+UNVERIFIED_SUFFIX = ".unverified"
 
 # Every secret value a client has been given in this process: log filters and error messages scrub them.
 _KNOWN_SECRETS: set[str] = set()
@@ -191,6 +197,44 @@ class _HostRateLimiter:
 RATE_LIMITER = _HostRateLimiter()
 
 
+# --------------------------------------------------------------------------- saved answers
+
+
+def unverified_marker(dest: Path) -> Path:
+    """The marker file saying ``dest`` was kept for one run only: nothing proved it whole."""
+    return dest.with_name(dest.name + UNVERIFIED_SUFFIX)
+
+
+def is_verified_answer(dest: Path) -> bool:
+    """Whether ``dest`` is a saved answer that may be replayed (it exists and its completeness was proved)."""
+    return dest.is_file() and not unverified_marker(dest).exists()
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
+def remove_stale_staging(folder: Path) -> list[Path]:
+    """Delete ``.incoming-<pid>-*`` folders in ``folder`` whose process is dead (a kill -9 mid-download)."""
+    removed = []
+    if not folder.is_dir():
+        return removed
+    for entry in folder.glob(STAGING_PREFIX + "*"):
+        pid_text = entry.name[len(STAGING_PREFIX):].split("-", 1)[0]
+        if entry.is_dir() and pid_text.isdigit() and not _pid_alive(int(pid_text)):
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry)
+            logger.warning("removed the staging folder %s of a download whose process (pid %s) died", entry,
+                           pid_text)
+    return removed
+
+
 # --------------------------------------------------------------------------- client
 
 
@@ -271,7 +315,7 @@ class HttpClient:
 
     def download(self, url: str, dest: Path, *, method: str = "GET", params: Mapping[str, object] | None = None,
                  data: Mapping[str, object] | None = None,
-                 validate: Callable[[Path], None] | None = None, announce: bool = True) -> Path:
+                 validate: Callable[[Path], str | None] | None = None, announce: bool = True) -> Path:
         """Stream the answer to ``dest``, keeping it only once it has been checked.
 
         The body goes to a private folder next to ``dest`` under the same file name (so format
@@ -280,23 +324,35 @@ class HttpClient:
         ``validate`` (e.g. the builder's own parse); only then is it renamed onto ``dest`` (and, when
         ``announce``, a progress line says so). A failed
         check raises :class:`BadAnswerError` and nothing is left behind (an older ``dest`` stays).
+        ``validate`` returns what proved the answer whole (e.g. a row count the service confirmed) or
+        ``None``; an answer nothing proved whole is kept for this run with a warning and marked
+        (:func:`unverified_marker`) so that it is never replayed.
         """
         dest = Path(dest)
         dest.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".incoming-", dir=dest.parent))
+        remove_stale_staging(dest.parent)
+        staging = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{os.getpid()}-", dir=dest.parent))
         part = staging / dest.name
         started = time.monotonic()
         try:
             response = self._request(method, url, params=params, data=data, sink=part)
             shown = redact_url(url, params)
             try:
-                answer_checks.check_answer(part, dest.name, dict(response.headers))
-                if validate is not None:
-                    validate(part)
+                evidence = answer_checks.check_answer(part, dest.name, dict(response.headers))
+                checked = validate(part) if validate is not None else None
             except (answer_checks.BadAnswerError, DownloadError, ValueError) as exc:
                 raise BadAnswerError(f"{self.source}: {method} {shown}: {exc}; the answer was not kept",
                                      url=shown, status=response.status_code) from None
             size = part.stat().st_size
+            marker = unverified_marker(dest)
+            if evidence or checked:
+                marker.unlink(missing_ok=True)
+            else:
+                marker.write_text("nothing proved this answer whole; it is used by the run that fetched it only\n",
+                                  encoding="utf-8")
+                logger.warning("%s: %s: the answer's completeness cannot be checked (no Content-Length, no chunked "
+                               "end, no end marker in the format, no count from the service); it is used for this "
+                               "run only and will be fetched again next time", self.source, shown)
             os.replace(part, dest)
             if announce:  # many-file fetches print one progress line of their own instead
                 report(f"{self.source}: downloaded {dest.name}: {human_bytes(size)} in "

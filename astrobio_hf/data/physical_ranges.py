@@ -15,7 +15,6 @@ the rule's policy. The table is documented in ``docs/data.md`` ("Physical ranges
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal
@@ -68,18 +67,25 @@ def _r(field: str, unit: str = "", low: float | None = None, high: float | None 
 
 
 _POSITIVE = {"low": 0.0, "low_inclusive": False}
+_TEFF = "brown-dwarf hosts (~300 K) to the hottest O stars and white dwarfs (~60,000 K)"
+_LOGG = "supergiants (about -1) to white dwarfs (about 9)"
 _CATALOG: tuple[PhysicalRange, ...] = (
     _r("pl_orbper", "days", **_POSITIVE, why="an orbit takes positive time"),
     _r("koi_period", "days", **_POSITIVE, why="an orbit takes positive time"),
     _r("pl_orbsmax", "au", **_POSITIVE),
-    _r("pl_rade", "Earth radius", **_POSITIVE), _r("pl_radj", "Jupiter radius", **_POSITIVE),
+    # the largest known planets are ~2-3 Jupiter radii; the catalog holds young, inflated companions up to 6.9 RJ
+    # (77 RE): 100 RE = 8.9 RJ leaves that margin and refuses a unit slip (1e30, a radius in km)
+    _r("pl_rade", "Earth radius", 0.0, 100.0, low_inclusive=False, why="planets are below ~9 Jupiter radii"),
+    _r("pl_radj", "Jupiter radius", 0.0, 8.9, low_inclusive=False, why="planets are below ~9 Jupiter radii"),
     _r("koi_prad", "Earth radius", **_POSITIVE),
     _r("pl_bmasse", "Earth mass", **_POSITIVE), _r("pl_bmassj", "Jupiter mass", **_POSITIVE),
     _r("pl_orbeccen", "", 0.0, 1.0, high_inclusive=False, policy="mask",
        why="a bound orbit has 0 <= e < 1; the archive holds a published e = -0.011 (masked)"),
     _r("pl_insol", "Earth flux", 0.0), _r("koi_insol", "Earth flux", 0.0),
     _r("pl_eqt", "K", **_POSITIVE), _r("koi_teq", "K", **_POSITIVE),
-    _r("st_teff", "K", 0.0, 1e6, low_inclusive=False), _r("koi_steff", "K", 0.0, 1e6, low_inclusive=False),
+    _r("st_teff", "K", 300.0, 60000.0, why=_TEFF), _r("koi_steff", "K", 300.0, 60000.0, why=_TEFF),
+    _r("st_logg", "log10(cm/s**2)", -1.0, 9.5, why=_LOGG), _r("koi_slogg", "log10(cm/s**2)", -1.0, 9.5, why=_LOGG),
+    _r("st_met", "dex", -5.0, 1.5, why="[Fe/H] of known stars: -5 (the most metal-poor) to about +1"),
     _r("st_rad", "Solar radius", **_POSITIVE), _r("koi_srad", "Solar radius", **_POSITIVE),
     _r("st_mass", "Solar mass", **_POSITIVE),
     _r("ra", "deg", 0.0, 360.0), _r("dec", "deg", -90.0, 90.0),
@@ -89,12 +95,16 @@ _CATALOG: tuple[PhysicalRange, ...] = (
     _r("pl_trandurh", "hours", 0.0), _r("pl_trandep", "ppm", 0.0, 1e6),
 )
 
+_PERCENT = "a fraction of the genome, 0-100% (GTDB writes percentages to 2 decimals)"
 _EOD_PLACEHOLDER = {"low": 0.0, "low_inclusive": False, "policy": "mask",
                     "why": "the Exoplanet Orbit Database writes 0 for an unknown value"}
 _EXOPLANETS_ORG: tuple[PhysicalRange, ...] = (
     _r("per", "day", **_POSITIVE, why="an orbit takes positive time"),
     _r("a", "au", **_EOD_PLACEHOLDER), _r("msini", "Jupiter mass", **_EOD_PLACEHOLDER),
-    _r("r", "Jupiter radius", **_EOD_PLACEHOLDER), _r("teff", "K", **_EOD_PLACEHOLDER),
+    _r("r", "Jupiter radius", **{**_EOD_PLACEHOLDER, "high": 8.9}),
+    _r("teff", "K", **{**_EOD_PLACEHOLDER, "high": 60000.0}),
+    _r("logg", "log10(cm/s**2)", -1.0, 9.5, policy="mask", why=_LOGG),
+    _r("fe", "dex", -5.0, 1.5, policy="mask", why="[Fe/H] of known stars"),
     _r("rstar", "Solar radius", **_EOD_PLACEHOLDER), _r("mstar", "Solar mass", **_EOD_PLACEHOLDER),
     _r("dist", "pc", **_EOD_PLACEHOLDER),
     _r("ecc", "", 0.0, 1.0, high_inclusive=False, why="a bound orbit has 0 <= e < 1"),
@@ -111,11 +121,27 @@ RANGES: dict[str, tuple[PhysicalRange, ...]] = {
         _r("FLUX", "e-/s", -1e12, 1e12, policy="mask",
            why="float fill values such as 3.4e38 stand for no measurement"),
         _r("FLUX_ERR", "e-/s", 0.0, 1e12, policy="mask", why="an uncertainty is non-negative"),
+        _r("CADENCENO", "", 0.0, why="cadence numbers count up from the mission start (strictly increasing)"),
+    ),
+    "gtdb": (
+        _r("checkm_completeness", "%", 0.0, 100.0, why=_PERCENT), _r("checkm2_completeness", "%", 0.0, 100.0,
+                                                                       why=_PERCENT),
+        # CheckM contamination counts repeated marker genes and exceeds 100% for mixed bins: no upper bound
+        _r("checkm_contamination", "%", 0.0), _r("checkm2_contamination", "%", 0.0),
+        _r("gc_percentage", "%", 0.0, 100.0, why=_PERCENT), _r("coding_density", "%", 0.0, 100.0, why=_PERCENT),
+        _r("genome_size", "bp", **_POSITIVE), _r("contig_count", "", 1.0), _r("n50_contigs", "bp", **_POSITIVE),
+        _r("protein_count", "", 0.0), _r("ssu_count", "", 0.0), _r("trna_count", "", 0.0),
     ),
     "spectrum": (
         _r("wavelength", "um", 1e-6, 1e6, low_inclusive=False, policy="mask", why="X-ray to radio, positive"),
         _r("value", "", -FLOAT32_MAX, FLOAT32_MAX, policy="mask", why="model inputs are float32"),
         _r("error", "", 0.0, FLOAT32_MAX, policy="mask", why="an uncertainty is non-negative"),
+        _r("depth", "ppm", -1000.0, 1e6, policy="mask",
+           why="a transit/eclipse depth is below 100%; noise takes a measured one below 0 by ~1e2 ppm, not more"),
+    ),
+    "jwst_spectrum": (
+        _r("wavelength", "um", 0.3, 30.0, why="JWST observes 0.6-28.5 um (HST/Spitzer points in published "
+           "compilations reach 0.3 um); values beyond are another unit (nm) read as microns"),
     ),
     "protein": (
         _r("length", "aa", 1.0, 1e6, why="a protein has at least one residue (titin: 35k)"),
@@ -160,6 +186,7 @@ def first_violation(values: np.ndarray, spec: PhysicalRange) -> int | None:
 def violation_text(spec: PhysicalRange, value: float) -> str:
     """``value inf is outside the possible range (0, 1e+06) K of st_teff``."""
     reason = f" ({spec.why})" if spec.why else ""
+    value = value.item() if isinstance(value, np.generic) else value  # 352.37, not np.float64(352.37)
     return f"value {value!r} of {spec.field} is outside its possible range {spec.describe()}{reason}"
 
 
@@ -223,53 +250,6 @@ def check_table(table: pa.Table, table_name: str, *, error: Callable[[int, str, 
                 row = pc.index(inf, True).as_py()
                 raise error(row, name, f"value {column[row].as_py()!r} of {name} is not finite")
     return table
-
-
-def duplicate_rows(table: pa.Table, key: str, ignore: tuple[str, ...] = ()) -> tuple[np.ndarray, list[str]]:
-    """Rows that repeat an earlier row exactly (columns in ``ignore`` aside): ``(keep mask, first keys)``.
-
-    Rows that share ``key`` but differ elsewhere are kept for the caller to refuse (two different
-    records under one name are not a duplicate but a conflict).
-    """
-    keep = np.ones(table.num_rows, dtype=bool)
-    repeated: list[str] = []
-    names = [n for n in table.column_names if n not in ignore]
-    if key not in names or table.num_rows < 2:
-        return keep, repeated
-    # only rows whose key occurs more than once can repeat another row: compare just those in Python
-    keys = table.column(key)
-    counts = pc.value_counts(keys)
-    shared = counts.field("values").filter(pc.greater(counts.field("counts"), 1))
-    candidates = np.flatnonzero(pc.fill_null(pc.is_in(keys, value_set=shared), False).to_numpy(zero_copy_only=False))
-    if not len(candidates):
-        return keep, repeated
-    subset = table.select(names).take(pa.array(candidates))
-    seen: set[tuple] = set()
-    key_index = names.index(key)
-    for index, row in zip(candidates, zip(*(subset.column(n).to_pylist() for n in names), strict=True),
-                          strict=True):
-        marker = tuple("nan" if isinstance(v, float) and math.isnan(v) else v for v in row)
-        if marker in seen:
-            keep[index] = False
-            if len(repeated) < 5 and str(row[key_index]) not in repeated:
-                repeated.append(str(row[key_index]))
-        else:
-            seen.add(marker)
-    return keep, repeated
-
-
-def conflicting_key(table: pa.Table, key: str) -> tuple[str, int, int] | None:
-    """``(key value, first row, second row)`` of two rows sharing ``key`` (``None``: unique)."""
-    if key not in table.column_names:
-        return None
-    first: dict[object, int] = {}
-    for index, value in enumerate(table.column(key).to_pylist()):
-        if value is None:
-            continue
-        if value in first:
-            return str(value), first[value], index
-        first[value] = index
-    return None
 
 
 def ranges_markdown(tables: Mapping[str, tuple[PhysicalRange, ...]] | None = None) -> str:

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .sources import get_builder
+from .sources import SourceFormatError, get_builder
 
 
 @dataclass
@@ -23,6 +23,8 @@ class PrepareResult:
     skipped_files: list[dict[str, str]] = field(default_factory=list)
     #: per file: values masked by the physical ranges, duplicate rows dropped (see docs/data.md)
     quality: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: downloaded answers nothing proved whole: this dataset is not replayed, the next prepare fetches them again
+    unverified_answers: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -60,15 +62,18 @@ def prepare_source(key: str, data_dir: str | os.PathLike | None = None, cache_di
     report = builder.report()  # read once: with many files it lists every file's units
     return PrepareResult(source=key, rows=split.num_examples, columns=list(builder.info.features),
                          cache_dir=str(builder.cache_dir), from_cache=from_cache,
-                         skipped_files=report["skipped_files"], quality=report.get("quality", {}))
+                         skipped_files=report["skipped_files"], quality=report.get("quality", {}),
+                         unverified_answers=report.get("unverified_answers", []))
 
 
-def inspect_file(key: str, path: str | os.PathLike, sample: int = 3, **kwargs: Any) -> dict[str, Any]:
+def inspect_file(key: str, path: str | os.PathLike, sample: int = 3, *, allow_empty: bool = False,
+                 **kwargs: Any) -> dict[str, Any]:
     """Parse one native file exactly as the builder would and summarise it (no cache is written).
 
     Returns ``{"source", "file", "rows", "columns", "units", "release", "sample"}`` where ``rows`` is
     the number of records the builder would produce and ``sample`` the first ``sample`` records'
-    non-empty values.
+    non-empty values. A file of no records is refused as ``prepare`` refuses it (a header-only CSV), unless
+    ``allow_empty`` (Keck's ``*_e.fits`` error companion holds no record of its own).
     """
     path = Path(path)
     if not path.is_file():
@@ -84,6 +89,9 @@ def inspect_file(key: str, path: str | os.PathLike, sample: int = 3, **kwargs: A
             if len(first) < sample:
                 first.append({k: v for k, v in row.items() if v not in (None, "")})
             count += 1
+        if not count and not allow_empty:
+            raise SourceFormatError(key, str(path), "", "no rows: the builder makes no record from this file (a "
+                                                        "header-only table?); prepare refuses it too")
         resolved = str(path.resolve())
         return {
             "source": key,

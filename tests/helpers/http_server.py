@@ -138,3 +138,15 @@ class LoopbackArchive:
         assert self._server is not None
         self._server.shutdown()
         self._server.server_close()
+
+
+def tap_with_count(body: bytes | Path, count: int) -> Callable[[RecordedRequest], bytes]:
+    """A TAP sync route: a ``COUNT(*)`` query (TAP 1.1 ``QUERY`` or NASA's ``query``) gets ``count``, others ``body``."""
+
+    def answer(request: RecordedRequest) -> bytes:
+        query = (request.query.get("QUERY") or request.query.get("query") or [""])[0]
+        if "COUNT(*)" in query:
+            return f"n\n{count}\n".encode()
+        return body.read_bytes() if isinstance(body, Path) else body
+
+    return answer

@@ -207,3 +207,67 @@ def test_cli_num_proc(real_data_dir, tmp_path, capsys):
     assert main(["prepare", "--source", "kepler_k2_mast", "--data-dir", str(dump), "--cache-dir", str(tmp_path / "c"),
                  "--num-proc", "0"]) == 1
     assert "num_proc must be at least 1" in capsys.readouterr().err
+
+
+HANGING_PREPARE = textwrap.dedent("""
+    import os, sys, time
+    from pathlib import Path
+    from astrobio_hf.data.prepare import prepare_source
+    from astrobio_hf.data.sources.kepler_k2_mast import KeplerK2Mast
+
+    def parse_forever(self, path):
+        (Path(sys.argv[3]) / str(os.getpid())).write_text("")  # this worker is parsing
+        time.sleep(600)
+        yield from ()
+
+    KeplerK2Mast.parse_file = parse_forever
+    prepare_source("kepler_k2_mast", data_dir=sys.argv[1], cache_dir=sys.argv[2], num_proc=2)
+""")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    status = Path(f"/proc/{pid}/status")
+    return not (status.is_file() and "\nState:\tZ" in status.read_text())  # a zombie has finished
+
+
+def _started_by(marker: str) -> set[int]:
+    """Processes whose command line holds ``marker`` (forked children keep their parent's command line)."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if marker in (entry / "cmdline").read_bytes().decode(errors="replace") and _alive(int(entry.name)):
+                    found.add(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def test_kill_9_of_the_parent_leaves_no_worker_running(real_data_dir, tmp_path):
+    dump = linked_dump(real_data_dir, tmp_path / "dump", copies=2)  # 4 files: 2 shards
+    marks = tmp_path / "workers"
+    marks.mkdir()
+    parent = subprocess.Popen([sys.executable, "-c", HANGING_PREPARE, str(dump), str(tmp_path / "cache"), str(marks)],
+                              cwd=REPO, env={**os.environ, "ASTROBIO_PROGRESS": "0"}, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while len(list(marks.iterdir())) < 2 and time.monotonic() < deadline and parent.poll() is None:
+            time.sleep(0.1)
+        workers = [int(p.name) for p in marks.iterdir()]
+        assert len(workers) == 2 and parent.pid not in workers
+        children = _started_by(str(marks)) - {parent.pid}  # the workers and datasets' queue manager
+        assert set(workers) <= children
+        parent.kill()
+        parent.wait()
+        deadline = time.monotonic() + 30
+        while any(_alive(pid) for pid in children) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not [pid for pid in children if _alive(pid)]
+    finally:
+        parent.kill()
+        for pid in _started_by(str(marks)):
+            os.kill(pid, 9)

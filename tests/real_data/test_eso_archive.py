@@ -15,10 +15,11 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
+from astrobio_hf.data.download import DownloadError
 from astrobio_hf.data.prepare import inspect_file, prepare_source
 from astrobio_hf.data.sources import SourceFormatError
 from astrobio_hf.data.sources.eso_archive import EsoArchive, EsoArchiveConfig, obscore_query
-from tests.helpers.http_server import LoopbackArchive
+from tests.helpers.http_server import LoopbackArchive, tap_with_count
 
 KEY = "eso_archive"
 ADP = "ADP.2014-09-16T11:04:45.123.fits"
@@ -145,7 +146,7 @@ def _datalink_votable(file_url: str) -> bytes:
 def test_download_mode_tap_then_datalink(eso, tmp_path, monkeypatch):
     with LoopbackArchive() as server:
         file_path = "/dataPortal/file/ADP.2014-09-16T11:04:45.123"
-        server.add("/tap_obs/sync", OBSCORE_CSV.encode(), content_type="text/csv",
+        server.add("/tap_obs/sync", tap_with_count(OBSCORE_CSV.encode(), 1), content_type="text/csv",
                    fail_first=[(503, {"Retry-After": "0"})])
         server.add("/datalink/links", _datalink_votable(server.url(file_path)), content_type="application/x-votable+xml")
         server.add(file_path, eso / ADP, content_type="application/fits")
@@ -153,11 +154,13 @@ def test_download_mode_tap_then_datalink(eso, tmp_path, monkeypatch):
         result = prepare_source(KEY, cache_dir=tmp_path, instrument="HARPS", target="IC4651No9122", top=5,
                                 max_files=1)
     assert [(r.path, r.status) for r in server.requests] == [
-        ("/tap_obs/sync", 503), ("/tap_obs/sync", 200), ("/datalink/links", 200), (file_path, 200)]
+        ("/tap_obs/sync", 503), ("/tap_obs/sync", 200), ("/tap_obs/sync", 200), ("/datalink/links", 200),
+        (file_path, 200)]
+    assert server.requests[2].query["QUERY"][0].startswith("SELECT COUNT(*) AS n FROM ivoa.ObsCore WHERE")
     tap = server.requests[1].query
     assert (tap["REQUEST"], tap["LANG"], tap["FORMAT"], tap["MAXREC"]) == (["doQuery"], ["ADQL"], ["csv"], ["5"])
     assert tap["QUERY"] == [obscore_query(EsoArchiveConfig(instrument="HARPS", target="IC4651No9122"))]
-    assert server.requests[2].query["ID"] == ["ivo://eso.org/ID?ADP.2014-09-16T11:04:45.123"]
+    assert server.requests[3].query["ID"] == ["ivo://eso.org/ID?ADP.2014-09-16T11:04:45.123"]
     assert result.rows == 2
     # same config and base URL (the env var is still set): the Arrow cache of the run above
     builder = EsoArchive(cache_dir=str(tmp_path), instrument="HARPS", target="IC4651No9122", top=5, max_files=1)
@@ -166,6 +169,15 @@ def test_download_mode_tap_then_datalink(eso, tmp_path, monkeypatch):
     assert data["record_type"] == ["obscore", "spectrum"]
     assert data[0]["release"].startswith("TAP ivoa.ObsCore: SELECT dp_id") and data[0]["em_min"] == 3.78143e-7
     assert data[1]["n_pixels"] == 313124 and data[1]["release"].startswith("ESO DataLink ADP.2014-09-16T11:04:45.123")
+
+
+def test_a_tap_answer_cut_at_a_line_boundary_is_refused_by_the_count(tmp_path, monkeypatch):
+    with LoopbackArchive() as server:
+        server.add("/tap_obs/sync", tap_with_count(OBSCORE_CSV.encode(), 2), content_type="text/csv",
+                   send_length=False)
+        monkeypatch.setenv("ASTROBIO_ESO_ARCHIVE_URL", server.url(""))
+        with pytest.raises(DownloadError, match="short answer: 1 rows parsed, the service reports 2 rows"):
+            prepare_source(KEY, cache_dir=tmp_path, instrument="HARPS", max_retries=0)
 
 
 # ------------------------------------------------------------------ malformed inputs

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from astrobio_hf.data.download import DownloadError
 from astrobio_hf.data.names import cross_match
 from astrobio_hf.data.prepare import inspect_file, prepare_source
 from astrobio_hf.data.sources import SourceFormatError
@@ -87,3 +88,22 @@ def test_download_mode_from_a_mirror(eod, tmp_path):
         server.add("/mirror/csv-files/exoplanets.csv", eod / "exoplanets.csv", content_type="text/csv")
         result = prepare_source(KEY, cache_dir=tmp_path, base_url=server.url("/mirror"))
     assert result.rows == 3236 and server.requests[0].path == "/mirror/csv-files/exoplanets.csv"
+
+
+def test_cut_downloads_are_refused_or_used_once_never_replayed(eod, tmp_path):
+    """No Content-Length (the body ends when the connection closes): a body cut mid-line is refused; one cut at
+    a line boundary (exoplanets.org gives no count) serves one run, says so, and is fetched again next time."""
+    data = (eod / "exoplanets.csv").read_bytes()
+    middle = len(data) // 2
+    boundary = data.index(b"\n", middle) + 1
+    with LoopbackArchive() as server:
+        path = "/mirror/csv-files/exoplanets.csv"
+        server.add(path, data[: boundary + 40], content_type="text/csv", send_length=False)
+        with pytest.raises(DownloadError, match="ends inside a line.*not kept"):
+            prepare_source(KEY, cache_dir=tmp_path, base_url=server.url("/mirror"), max_retries=0)
+        server.add(path, data[:boundary], content_type="text/csv", send_length=False)
+        cut = prepare_source(KEY, cache_dir=tmp_path, base_url=server.url("/mirror"), max_retries=0)
+        assert cut.rows < 3236 and cut.unverified_answers
+        server.add(path, data, content_type="text/csv")  # healthy: Content-Length sent
+        whole = prepare_source(KEY, cache_dir=tmp_path, base_url=server.url("/mirror"), max_retries=0)
+    assert whole.rows == 3236 and not whole.from_cache and not whole.unverified_answers

@@ -15,10 +15,11 @@ import pytest
 from astropy.io import fits
 from astropy.table import MaskedColumn, Table
 
+from astrobio_hf.data.download import DownloadError
 from astrobio_hf.data.prepare import inspect_file, prepare_source
 from astrobio_hf.data.sources import SourceFormatError
 from astrobio_hf.data.sources.keck_koa import KeckKoa, KeckKoaConfig, koa_query
-from tests.helpers.http_server import LoopbackArchive
+from tests.helpers.http_server import LoopbackArchive, tap_with_count
 
 KEY = "keck_koa"
 FILEHAND = "/koadata7/ESI/20000804/lev1/PH957_f.fits"
@@ -77,7 +78,9 @@ def test_esi_spectrum_row_with_error_companion(prepared, koa):
 
 def test_inspect_rows(koa, tmp_path):
     assert inspect_file(KEY, koa / "PH957_f.fits")["rows"] == 1
-    assert inspect_file(KEY, koa / "PH957_e.fits")["rows"] == 0
+    assert inspect_file(KEY, koa / "PH957_e.fits", allow_empty=True)["rows"] == 0
+    with pytest.raises(SourceFormatError, match="no rows: the builder makes no record from this file"):
+        inspect_file(KEY, koa / "PH957_e.fits")
     assert inspect_file(KEY, koa_answer(tmp_path / "answer.tbl"))["rows"] == 2
 
 
@@ -105,14 +108,15 @@ def test_query_text_and_config_checks():
 def test_download_mode_tap_then_getkoa(koa, tmp_path, monkeypatch):
     answer = koa_answer(tmp_path / "answer.tbl")
     with LoopbackArchive() as server:
-        server.add("/TAP/sync", answer, content_type="text/plain")
+        server.add("/TAP/sync", tap_with_count(answer, 2), content_type="text/plain")
         server.add("/cgi-bin/getKOA/nph-getKOA", koa / "PH957_f.fits", content_type="application/fits",
                    fail_first=[(503, {"Retry-After": "0"})])
         monkeypatch.setenv("ASTROBIO_KECK_KOA_URL", server.url(""))
         result = prepare_source(KEY, cache_dir=tmp_path / "cache", instrument="esi", date_start="2000-08-04",
                                 top=10, max_files=1)
     assert [(r.path, r.status) for r in server.requests] == [
-        ("/TAP/sync", 200), ("/cgi-bin/getKOA/nph-getKOA", 503), ("/cgi-bin/getKOA/nph-getKOA", 200)]
+        ("/TAP/sync", 200), ("/TAP/sync", 200), ("/cgi-bin/getKOA/nph-getKOA", 503), ("/cgi-bin/getKOA/nph-getKOA", 200)]
+    assert server.requests[1].query["QUERY"] == ["SELECT COUNT(*) AS n FROM koa_esi WHERE (date_obs >= '2000-08-04')"]
     tap = server.requests[0].query
     assert tap["QUERY"] == ["SELECT * FROM koa_esi WHERE (date_obs >= '2000-08-04')"]
     assert (tap["REQUEST"], tap["LANG"], tap["FORMAT"], tap["MAXREC"]) == (["doQuery"], ["ADQL"], ["ipac"], ["10"])
@@ -172,3 +176,13 @@ def test_skip_mode(koa, tmp_path):
     (data / "broken.tbl").write_text("|koaid|ra |\n|char |double|\n x     abc\n")  # text in a double column
     result = prepare_source(KEY, data_dir=data, cache_dir=tmp_path / "c", on_bad_file="skip")
     assert result.rows == 1 and [Path(s["file"]).name for s in result.skipped_files] == ["broken.tbl"]
+
+
+def test_a_tap_answer_short_of_the_services_count_is_refused(koa, tmp_path, monkeypatch):
+    answer = koa_answer(tmp_path / "answer.tbl")
+    with LoopbackArchive() as server:
+        server.add("/TAP/sync", tap_with_count(answer, 5), content_type="text/plain")
+        monkeypatch.setenv("ASTROBIO_KECK_KOA_URL", server.url(""))
+        with pytest.raises(DownloadError, match="short answer: 2 rows parsed, the service reports 5 rows.*not kept"):
+            prepare_source(KEY, cache_dir=tmp_path / "cache", instrument="esi", date_start="2000-08-04")
+    assert not [p for p in (tmp_path / "cache").rglob("*.tbl")]

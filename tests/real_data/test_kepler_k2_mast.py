@@ -133,6 +133,16 @@ def test_download_mode_fetches_the_quarters_with_retry(kepler_dir, tmp_path, mon
     assert ds["file"][0] == Q3 and ds[1]["pdcsap_flux"] == pytest.approx(39928.738)
 
 
+def test_download_sends_the_mast_token_like_jwst(kepler_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("MAST_API_TOKEN", "kepler-test-token-123")
+    with LoopbackArchive() as server:
+        server.add("/missions/kepler/lightcurves/0114/011442793/" + Q4, kepler_dir / Q4)
+        b = KeplerK2Mast(cache_dir=str(tmp_path), base_url=server.url("/missions"), kic_ids=[11442793],
+                         stamps=["2010009091648"])
+        b.download_and_prepare()
+    assert [r.headers.get("Authorization") for r in server.requests] == ["token kepler-test-token-123"]
+
+
 def test_download_mode_names_a_missing_quarter(kepler_dir, tmp_path):
     with LoopbackArchive() as server:
         b = KeplerK2Mast(cache_dir=str(tmp_path), base_url=server.url("/missions"), kic_ids=[11442793], quarters=[5])

@@ -156,6 +156,25 @@ def test_cursor_pagination_saves_each_page(uni, tmp_path, monkeypatch):
         assert len(pairs) == 2 and len(server.requests) == 3
 
 
+def test_pages_short_of_x_total_results_are_refused_and_not_replayed(uni, tmp_path):
+    """The second page cut at a line boundary with no Content-Length: 185 entries, UniProt announced 200."""
+    lines = (uni / TSV).read_bytes().splitlines(keepends=True)
+    with LoopbackArchive() as server:
+        _two_pages(server, uni)
+        server.routes[("GET", "/uniprotkb/search")].send_length = False
+        whole = server.routes[("GET", "/uniprotkb/search")].body
+
+        def cut(request: RecordedRequest) -> bytes:
+            body = whole(request)
+            return body[: body.index(lines[186])] if request.query.get("cursor") else body
+
+        server.routes[("GET", "/uniprotkb/search")].body = cut
+        with pytest.raises(Exception, match="short answer: 185 entries parsed from 2 page.*reports 200"):
+            prepare_source("uniprot", cache_dir=tmp_path, base_url=server.url(), query="organism_id:9606",
+                           size=100, max_retries=1)
+        assert not [p for p in tmp_path.rglob("*-page0*")]
+
+
 def test_max_pages_and_missing_query(uni, tmp_path):
     with LoopbackArchive() as server:
         _two_pages(server, uni, "/api/uniprotkb/search")

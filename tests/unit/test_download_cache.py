@@ -90,7 +90,7 @@ def test_body_cut_mid_line_without_content_length(tmp_path):
     cut = GOOD[: GOOD.index(ROWS[3].encode()) + 9]  # ends inside the 4th data row
     with LoopbackArchive() as server:
         server.add("/TAP/sync", tap(cut), content_type="text/csv", send_length=False)
-        with pytest.raises(DownloadError, match=r"expected 5 fields, found \d.*not kept"):
+        with pytest.raises(DownloadError, match=r"ends inside a line.*not kept"):
             prepare_source(KEY, cache_dir=tmp_path, base_url=server.url("/TAP"))
         assert_nothing_kept(tmp_path)
         recover_and_prepare(server, tmp_path)
@@ -254,3 +254,58 @@ def test_two_concurrent_prepares_report_truthfully_who_built_the_cache(tmp_path)
     assert [o["rows"] for o in outs] == [6, 6]
     # exactly one built the cache; the other waited on datasets' lock and says it reused it
     assert sorted(o["from_cache"] for o in outs) == [False, True]
+
+
+# ------------------------------------------------------------------ answers nothing proves whole (issue 21)
+
+
+def test_an_answer_whose_count_cannot_be_read_is_used_once_and_never_replayed(tmp_path, caplog):
+    """No Content-Length and an unreadable COUNT(*): the cut answer serves this run only, with a warning; the
+    next run (archive healthy) fetches again instead of replaying the short dataset from the cache."""
+    cut = GOOD[: GOOD.index(ROWS[3].encode())]  # three whole rows
+
+    def unreadable_count(request: RecordedRequest) -> bytes:
+        return b"<VOTABLE>service busy" if "COUNT(*)" in request.query["query"][0] else cut
+
+    with LoopbackArchive() as server:
+        server.add("/TAP/sync", unreadable_count, content_type="text/csv", send_length=False)
+        with caplog.at_level("WARNING"):
+            first = prepare_source(KEY, cache_dir=tmp_path, base_url=server.url("/TAP"), max_retries=0)
+        assert first.rows == 3 and len(first.unverified_answers) == 1
+        assert "used for this run only" in caplog.text
+        server.add("/TAP/sync", tap(GOOD), content_type="text/csv")
+        second = prepare_source(KEY, cache_dir=tmp_path, base_url=server.url("/TAP"), max_retries=0)
+    assert second.rows == len(ROWS) and not second.from_cache and second.unverified_answers == []
+    assert not [p for p in downloads(tmp_path) if p.name.endswith(".unverified")]
+
+
+def test_stale_staging_folders_of_dead_processes_are_removed(tmp_path):
+    """A kill -9 mid-download leaves ``.incoming-<pid>-*``: the next download removes it if that pid is dead."""
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    folder = tmp_path / "downloads" / "astrobio" / KEY
+    stale, live = folder / f".incoming-{dead.pid}-abc", folder / ".incoming-1-live"  # pid 1 never dies
+    for path in (stale, live):
+        path.mkdir(parents=True)
+        (path / "pscomppars.csv").write_bytes(GOOD[:40])
+    with LoopbackArchive() as server:
+        server.add("/TAP/sync", tap(GOOD), content_type="text/csv")
+        prepare_source(KEY, cache_dir=tmp_path, base_url=server.url("/TAP"))
+    assert not stale.exists() and live.exists()
+
+
+def test_transport_and_format_evidence(tmp_path):
+    table = tmp_path / "a.csv"
+    table.write_bytes(b"a,b\n1,2")
+    assert answer_checks.transport_evidence({"Content-Length": "7"}) == "Content-Length"
+    assert answer_checks.transport_evidence({"transfer-encoding": "chunked"}) == "chunked transfer end"
+    assert answer_checks.transport_evidence({}) is None
+    with pytest.raises(BadAnswerError, match="ends inside a line"):
+        answer_checks.check_answer(table, "a.csv", {"Content-Type": "text/csv"})
+    assert answer_checks.check_answer(table, "a.csv", {"Content-Length": "7"}) == "Content-Length"
+    xml = tmp_path / "links.xml"
+    xml.write_bytes(b"<VOTABLE><RESOURCE><TABLE></TABLE></RESOURCE>")
+    with pytest.raises(BadAnswerError, match="not a whole XML document"):
+        answer_checks.check_answer(xml, "links.xml", {})
+    xml.write_bytes(b"<VOTABLE><RESOURCE/></VOTABLE>")
+    assert answer_checks.check_answer(xml, "links.xml", {}) == "XML document closed"

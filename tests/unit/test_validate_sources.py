@@ -124,6 +124,16 @@ def test_tokens_reported_without_their_value(capsys, monkeypatch):
     assert SECRET not in out and "MAST_API_TOKEN: set (optional" in out
 
 
+def test_repeated_source_options_and_a_partly_set_ncbi_identity(capsys, monkeypatch):
+    monkeypatch.setenv("NCBI_API_KEY", SECRET)
+    monkeypatch.delenv("NCBI_EMAIL", raising=False)
+    rc, out = run_cli(capsys, "--offline", "--source", "ncbi_genbank", "--source", "gtdb", "--json")
+    reports = by_source(out)
+    assert sorted(reports) == ["gtdb", "ncbi_genbank"] and SECRET not in out
+    ncbi = reports["ncbi_genbank"]["token"]
+    assert ncbi["status"] == "ok" and "NCBI_API_KEY: set" in ncbi["detail"] and "NCBI_EMAIL: not set" in ncbi["detail"]
+
+
 def test_missing_required_token_fails(capsys, monkeypatch):
     monkeypatch.setitem(validate.TOKENS, "gtdb", (TokenVar("ASTROBIO_TEST_REQUIRED_TOKEN", True, "test"),))
     monkeypatch.delenv("ASTROBIO_TEST_REQUIRED_TOKEN", raising=False)

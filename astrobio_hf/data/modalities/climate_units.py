@@ -50,6 +50,8 @@ def to_declared_unit(values: np.ndarray, variable: str, units: str, where: str,
         raise error(f"{where}: variable {variable!r} has units {units!r}, which cannot be read; expected {spec.unit}")
     if have == want or (have.is_equivalent(want) and have.to(want) == 1.0):
         return values, spec.unit, None
+    if have.is_equivalent(u.K, equivalencies=u.temperature()) and have != u.K:
+        _refuse_kelvin_in_disguise(values, variable, units, where, error)
     try:
         converted = (values * have).to_value(want, equivalencies=u.temperature())
     except u.UnitConversionError:
@@ -58,15 +60,32 @@ def to_declared_unit(values: np.ndarray, variable: str, units: str, where: str,
     return converted, spec.unit, f"{variable}: converted from {units} to {spec.unit}"
 
 
+#: a Celsius/Fahrenheit field whose every value is above this (in its own unit) is kelvin mislabelled: no
+#: climate is above 100 degC (212 degF) at every grid point and time, while kelvin values always are
+_DISGUISED_KELVIN_MIN = {"deg_C": 100.0, "deg_F": 212.0}
+
+
+def _refuse_kelvin_in_disguise(values: np.ndarray, variable: str, units: str, where: str,
+                               error: type[Exception]) -> None:
+    finite = values[np.isfinite(values)]
+    name = parse_cf_unit(units).to_string()
+    floor = _DISGUISED_KELVIN_MIN.get(name)
+    if floor is not None and finite.size and float(finite.min()) > floor:
+        raise error(f"{where}: variable {variable!r} is labelled {units!r} but every value is above {floor:g} "
+                    f"({float(finite.min()):.6g} to {float(finite.max()):.6g}): kelvin values under a Celsius or "
+                    "Fahrenheit label? Fix the CF 'units' attribute rather than have them converted")
+
+
 def check_climate_range(values: np.ndarray, variable: str, dims: tuple[str, ...], where: str,
                         error: type[Exception]) -> None:
-    """Refuse a value outside the variable's possible range, naming the grid point (index per dim)."""
+    """Refuse a value outside the variable's possible range (any variable: an infinite value), naming the grid
+    point (index per dim)."""
     spec = rule("climate", variable)
-    if spec is None:
-        return
-    bad = spec.outside(values)
+    bad = spec.outside(values) if spec is not None else np.isinf(values)
     if bad.any():
         index = np.unravel_index(int(np.flatnonzero(bad)[0]), values.shape)
         point = ", ".join(f"{d}={i}" for d, i in zip(dims, index, strict=True))
+        if spec is None:
+            raise error(f"{where}: variable {variable!r} at ({point}): value {float(values[index])!r} is not finite")
         raise error(f"{where}: variable {variable!r} at ({point}): value {float(values[index])!r} is outside its "
                     f"possible range {spec.describe()}" + (f" ({spec.why})" if spec.why else ""))

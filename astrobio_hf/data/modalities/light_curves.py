@@ -235,13 +235,22 @@ def screen_cadences(time: np.ndarray, flux: np.ndarray, flux_err: np.ndarray, fl
         screened.append(values)
     time = screened[0]
     finite = np.flatnonzero(np.isfinite(time))
+    if not finite.size and time.size:
+        raise LightCurveFormatError(f"{where}, column TIME: no cadence has a time ({time.size} rows, every TIME NaN "
+                                    "or a fill value)")
+    flux_ok = screened[1][np.isfinite(screened[1])]
+    if flux_column == "PDCSAP_FLUX" and flux_ok.size and float(np.median(flux_ok)) <= 0:
+        # PDC flux is a star's calibrated flux in e-/s: single faint cadences may dip below 0, the median never
+        raise LightCurveFormatError(f"{where}, column PDCSAP_FLUX: median flux {float(np.median(flux_ok)):.6g} e-/s "
+                                    f"<= 0 ({int((flux_ok <= 0).sum())} of {flux_ok.size} cadences not positive); "
+                                    "SPOC's PDC flux of a star is positive")
     steps = np.diff(time[finite])
     if (steps <= 0).any():
         at = int(np.flatnonzero(steps <= 0)[0])
         row, previous = int(finite[at + 1]), int(finite[at])
         what = "repeats" if steps[at] == 0 else "goes back before"
         raise LightCurveFormatError(
-            f"{where}, row {row + 1}, column TIME: cadence time {time[row]!r} {what} the time {time[previous]!r} of "
+            f"{where}, row {row + 1}, column TIME: cadence time {float(time[row])!r} {what} the time {float(time[previous])!r} of "
             f"row {previous + 1}; cadences must be in increasing time order ({int((steps <= 0).sum())} such rows)")
     return time, screened[1], screened[2], masked
 

@@ -51,6 +51,8 @@ KGML `map` entries and `<relation>` elements are not nodes or edges of the bipar
 from __future__ import annotations
 
 import gzip
+import io
+import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -167,9 +169,13 @@ def read_cobra_model(path: str | Path) -> Any:
     try:
         if kind == "bigg_json":
             with _open_text(path) as handle:
-                model = cobra.io.load_json_model(handle)
+                text = handle.read()
+            _check_json_coefficients(path, text)
+            model = cobra.io.load_json_model(io.StringIO(text))
         else:
             model = cobra.io.read_sbml_model(str(path))
+    except MetabolicGraphError:
+        raise
     except Exception as exc:  # cobra's readers raise many types (CobraSBMLError, KeyError, JSONDecodeError, ...)
         if kind == "bigg_json":
             raise MetabolicGraphError(f"{path}: not a valid BiGG JSON model ({type(exc).__name__}: {exc})") from exc
@@ -177,6 +183,19 @@ def read_cobra_model(path: str | Path) -> Any:
     if len(model.reactions) == 0:
         raise MetabolicGraphError(f"{path}: model {model.id!r} has no reactions")
     return model
+
+
+def _check_json_coefficients(path: Path, text: str) -> None:
+    """Every BiGG JSON coefficient is a number (cobra fails on a text one without naming its reaction)."""
+    try:
+        reactions = json.loads(text).get("reactions") or []
+    except (ValueError, AttributeError):
+        return  # cobra's reader reports what is wrong with the document
+    for reaction in reactions if isinstance(reactions, list) else []:
+        for met, coefficient in ((reaction.get("metabolites") or {}) if isinstance(reaction, dict) else {}).items():
+            if isinstance(coefficient, bool) or not isinstance(coefficient, (int, float)):
+                raise MetabolicGraphError(f"{path}: reaction {reaction.get('id')!r}, metabolite {met!r}: "
+                                          f"stoichiometric coefficient {coefficient!r} is not a number")
 
 
 def _sbml_problem(path: Path, exc: BaseException) -> str:
@@ -367,6 +386,9 @@ def cobra_model_to_graph(model: Any, *, source: str | None = None, reactions: It
         stoichiometry = sorted(reaction.metabolites.items(), key=lambda item: metabolite_index[item[0].id])
         for met, coefficient in stoichiometry:
             coefficient = float(coefficient)
+            if math.isnan(coefficient):  # libSBML reads an empty or non-numeric stoichiometry attribute as NaN
+                raise MetabolicGraphError(f"{source}: reaction {reaction.id!r}, metabolite {met.id!r}: stoichiometric "
+                                          "coefficient is not a number (NaN: the file writes it empty, as text or as NaN)")
             if not math.isfinite(coefficient) or STOICHIOMETRY.outside(np.array([coefficient])).any():
                 # beyond the physical range the float32 edge feature would overflow to inf
                 raise MetabolicGraphError(

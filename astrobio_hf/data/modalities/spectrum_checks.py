@@ -1,8 +1,9 @@
 """Physical checks every spectrum reader's output passes (wrapped around the readers in the ``spectra`` package).
 
 * the ``spectrum`` physical ranges (``physical_ranges.RANGES``): a wavelength outside X-ray..radio,
-  a value or error that would overflow float32, a negative error: the sample is masked and counted
-  in ``meta["masked"]``;
+  a value or error that would overflow float32, a negative error, a transit/eclipse depth (ppm) of 100%
+  or more or far below 0: the sample is masked and counted in ``meta["masked"]`` (builders add the
+  counts of a file's spectra to the prepare report with :func:`masked_counts`);
 * a spectrum written from red to blue (wavelength decreasing) is put in increasing order, every
   per-sample array with it (``meta["reversed"] = True``);
 * an error column usable at only some of the samples (``meta["error_dropped"]``): the error is
@@ -93,7 +94,8 @@ def check_spectrum(spec: Any) -> Any:
             meta["error_dropped"] = f"error usable at {int(ok.sum())} of {ok.size} samples"
             error = None
     masked: dict[str, int] = {}
-    for name, values in (("wavelength", wavelength), ("value", spec.value), ("error", error)):
+    depth = spec.value if spec.kind in ("transmission", "emission") and spec.value_unit == "ppm" else None
+    for name, values in (("wavelength", wavelength), ("value", spec.value), ("error", error), ("depth", depth)):
         if values is None:
             continue
         spec_range = rule("spectrum", name)
@@ -132,3 +134,12 @@ def checked(error_type: type[Exception]) -> Callable[[F], F]:
         return run  # type: ignore[return-value]
 
     return wrap
+
+
+def masked_counts(spectra: list[Any]) -> dict[str, int]:
+    """The ``meta["masked"]`` counts of a file's spectra, summed (for the prepare report's ``quality``)."""
+    total: dict[str, int] = {}
+    for spec in spectra:
+        for what, count in (spec.meta.get("masked") or {}).items():
+            total[what] = total.get(what, 0) + int(count)
+    return total

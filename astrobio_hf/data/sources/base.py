@@ -44,8 +44,7 @@ import functools
 import json
 import logging
 import os
-import shutil
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -54,17 +53,27 @@ import datasets
 import pyarrow as pa
 from datasets.builder import Key
 from datasets.data_files import DataFilesDict, DataFilesList
-from datasets.exceptions import DatasetGenerationError
 from datasets.table import table_cast
-from filelock import FileLock, Timeout
 
 from ...progress import report
-from ..download import BadAnswerError, HttpClient, Secrets, join_url, redact_url, request_fingerprint, resolve_base_url
-from ..physical_ranges import check_table
+from ..download import (
+    BadAnswerError,
+    HttpClient,
+    Secrets,
+    is_verified_answer,
+    join_url,
+    redact_url,
+    request_fingerprint,
+    resolve_base_url,
+    unverified_marker,
+)
+from .cache_hygiene import REPORT_FILENAME, cache_replays_unverified, format_errors_unwrapped, remove_stale_incomplete
 from .errors import SourceFormatError
+from .file_checks import ColumnChecksMixin, FileChecks
 from .file_parts import FileParts, FileRecord, load_json_sharing
 from .local_files import resolve_local_files
 from .tabular import Column, rows, units_text
+from .worker_lifetime import children_die_with_this_process, die_with_parent
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +85,6 @@ PROVENANCE_FEATURES = {
     "release": datasets.Value("string"),
     "file": datasets.Value("string"),
 }
-REPORT_FILENAME = "astrobio_report.json"
 ON_BAD_FILE = ("raise", "skip")
 
 
@@ -111,7 +119,7 @@ class DownloadRequest:
     release: str = ""
 
 
-class ArchiveBuilder(datasets.ArrowBasedBuilder):
+class ArchiveBuilder(ColumnChecksMixin, datasets.ArrowBasedBuilder):
     """Base of the 13 source builders: local vs download mode, provenance, errors, skip reports."""
 
     BUILDER_CONFIG_CLASS = ArchiveBuilderConfig
@@ -127,6 +135,10 @@ class ArchiveBuilder(datasets.ArrowBasedBuilder):
     MIN_INTERVAL_S: ClassVar[float] = 0.5
     #: Rows gathered into one Arrow table when :meth:`parse_file` yields row dicts.
     ROWS_PER_BATCH: ClassVar[int] = 4096
+    #: Columns naming one record of a file (:mod:`..duplicates`: repeats dropped, conflicts refused); () = none.
+    RECORD_KEY: ClassVar[tuple[str, ...]] = ()
+    #: The :data:`physical_ranges.RANGES` table applied to every parsed table (``""``: the parser screens itself).
+    PHYSICAL_RANGES: ClassVar[str] = ""
 
     def __init__(self, *args: Any, data_dir: str | os.PathLike | None = None,
                  data_files: str | os.PathLike | list | None = None, request_timeout_s: float | None = None,
@@ -160,6 +172,8 @@ class ArchiveBuilder(datasets.ArrowBasedBuilder):
             raise ValueError(f"download_workers must be at least 1, got {download_workers}")
         self.download_workers = int(download_workers)
         self._downloaded: set[str] = set()
+        self._main_pid = os.getpid()  # num_proc workers (other pids) die with this process
+        self._unverified: list[str] = []  # downloaded answers nothing proved whole (used by one run only)
         self._built_here = False
         self._skipped: list[dict[str, str]] = []
         self._file_units: dict[str, dict[str, str]] = {}
@@ -214,17 +228,6 @@ class ArchiveBuilder(datasets.ArrowBasedBuilder):
         """Record masked values / dropped duplicates of a file (kept in the prepare report's ``quality``)."""
         self._file_quality.setdefault(str(path), {}).update(findings)
 
-    def screen_physical(self, path: str | Path, table: pa.Table, ranges: str,
-                        location: Callable[[int], str]) -> pa.Table:
-        """Check ``table`` against :data:`physical_ranges.RANGES` ``[ranges]``: impossible values raise
-        :class:`SourceFormatError` naming ``location(row)`` and the field; masked ones are counted."""
-        counts: dict[str, int] = {}
-        table = check_table(table, ranges, counts=counts,
-                            error=lambda row, name, message: self.error(path, f"{location(row)}, field {name}", message))
-        if counts:
-            self.note_quality(path, {"masked": counts})
-        return table
-
     def declared_quality(self, path: str | Path) -> dict[str, Any]:
         """Masked values and duplicates a parsed file had (after :meth:`parse_file` ran on it)."""
         return dict(self._file_quality.get(str(path), {}))
@@ -278,7 +281,7 @@ class ArchiveBuilder(datasets.ArrowBasedBuilder):
             url = join_url(self.base_url, req.path)
             name = f"{request_fingerprint(req.method, url, req.params, req.data)}-{req.filename}"
             dest = download_dir / name
-            if dest.is_file() and not force:
+            if is_verified_answer(dest) and not force:
                 logger.info("%s: reusing saved answer %s", self.SOURCE, dest)
             else:
                 client.download(url, dest, method=req.method, params=req.params or None, data=req.data or None,
@@ -287,22 +290,27 @@ class ArchiveBuilder(datasets.ArrowBasedBuilder):
             out.append((str(dest), f"{release} (retrieved {retrieved})"))
         return out
 
-    def validate_answer(self, path: Path, request: DownloadRequest, client: HttpClient) -> None:
-        """Parse a freshly downloaded answer whole, and compare its row count with :meth:`expected_rows`.
+    def validate_answer(self, path: Path, request: DownloadRequest, client: HttpClient) -> str | None:
+        """Parse a freshly downloaded answer whole, and compare its row count with :meth:`expected_rows`
+        (returned as the proof of completeness; ``None`` when the service gave no count).
 
         Raises :class:`SourceFormatError` (unparseable) or :class:`BadAnswerError` (short answer), so
         that :meth:`HttpClient.download` throws the answer away instead of caching it.
         """
-        try:
-            count = sum(table.num_rows for table in self.iter_tables(path))
-        finally:  # the staging path must not leak into the report
-            self._file_units.pop(str(path), None)
-            self._file_release.pop(str(path), None)
-            self._file_quality.pop(str(path), None)
+        count = self.count_rows(path)
         expected = self.expected_rows(request, client)
         if expected is not None and count != expected:
             raise BadAnswerError(f"short answer: {count} rows parsed, the service reports {expected} rows for this "
                                  f"query (cut transfer?)")
+        return None if expected is None else f"{count} rows, as the service reports"
+
+    def count_rows(self, path: Path) -> int:
+        """Rows a downloaded answer parses into (what it declared is dropped: staging paths stay out of the report)."""
+        try:
+            return sum(table.num_rows for table in self.iter_tables(path))
+        finally:
+            for notes in (self._file_units, self._file_release, self._file_quality):
+                notes.pop(str(path), None)
 
     def expected_rows(self, request: DownloadRequest, client: HttpClient) -> int | None:
         """How many rows the service says the answer of ``request`` holds (``None``: it cannot say)."""
@@ -353,6 +361,7 @@ class ArchiveBuilder(datasets.ArrowBasedBuilder):
             download_dir = Path(root) / "astrobio" / self.SOURCE
             pairs = self.fetch(self.http_client(), download_dir, force=dl_manager.download_config.force_download)
             self._downloaded = {str(p) for p, _ in pairs}
+            self._unverified = [Path(p).name for p, _ in pairs if unverified_marker(Path(p)).exists()]
         self._prepare_files = [p for p, _ in pairs]
         # one list entry per file: datasets hands contiguous slices of it to the num_proc workers
         listed = [(index, path, release) for index, (path, release) in enumerate(pairs)]
@@ -397,6 +406,7 @@ class ArchiveBuilder(datasets.ArrowBasedBuilder):
             pending.clear()
             return table
 
+        checks = FileChecks(self, path)  # physical ranges and duplicates, across this file's tables
         for item in self.parse_file(Path(path)):
             if isinstance(item, dict):
                 missing = [n for n in data_names if n not in item]
@@ -405,10 +415,10 @@ class ArchiveBuilder(datasets.ArrowBasedBuilder):
                 pending.append(item)
                 seen += 1
                 if len(pending) >= self.ROWS_PER_BATCH:
-                    yield flush()
+                    yield checks.apply(flush())
                 continue
             if pending:
-                yield flush()
+                yield checks.apply(flush())
             table = pa.Table.from_batches([item]) if isinstance(item, pa.RecordBatch) else item
             missing = [n for n in data_names if n not in table.column_names]
             extra = [n for n in table.column_names if n not in data_names]
@@ -422,9 +432,10 @@ class ArchiveBuilder(datasets.ArrowBasedBuilder):
                 raise self.error(path, f"rows {seen + 1}-{seen + table.num_rows}",
                                  f"values do not fit the declared column types: {exc}") from None
             seen += table.num_rows
-            yield cast
+            yield checks.apply(cast)
         if pending:
-            yield flush()
+            yield checks.apply(flush())
+        checks.finish()
 
     def iter_rows(self, path: str | Path) -> Iterator[dict[str, Any]]:
         """The data rows of one native file as dicts (for ``inspect`` and answer checks; prepare uses tables)."""
@@ -506,13 +517,9 @@ class ArchiveBuilder(datasets.ArrowBasedBuilder):
     def _prepare_split_single(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
         # datasets wraps generator errors in DatasetGenerationError; with num_proc > 1 that wrapper is pickled back
         # from the worker without its __cause__, so our format error is unwrapped here, inside the worker
-        try:
+        die_with_parent(self._main_pid)
+        with format_errors_unwrapped(SourceFormatError):
             yield from super()._prepare_split_single(*args, **kwargs)
-        except DatasetGenerationError as exc:
-            cause = _find_cause(exc, SourceFormatError)
-            if cause is not None:
-                raise cause from None
-            raise
 
     def _download_and_prepare(self, dl_manager, verification_mode, **prepare_splits_kwargs) -> None:
         self._built_here = True  # datasets calls this only when it builds (not when another process did)
@@ -537,7 +544,8 @@ class ArchiveBuilder(datasets.ArrowBasedBuilder):
                 units_text(self.columns(), units)
         report = {"skipped_files": self._skipped,
                   "units": {self._display_name(k): v for k, v in self._file_units.items()},
-                  "quality": {self._display_name(k): v for k, v in self._file_quality.items()}}
+                  "quality": {self._display_name(k): v for k, v in self._file_quality.items()},
+                  "unverified_answers": self._unverified}
         # self._output_dir is the .incomplete directory here: the report is renamed with the cache
         with open(os.path.join(self._output_dir, REPORT_FILENAME), "w", encoding="utf-8") as fh:
             json.dump(report, fh, indent=1)
@@ -545,34 +553,22 @@ class ArchiveBuilder(datasets.ArrowBasedBuilder):
     def download_and_prepare(self, *args: Any, **kwargs: Any) -> None:
         """``datasets``' prepare (``num_proc=N`` parses N shards of the file list at once), with our format
         errors unwrapped so the user sees them directly; a killed multi-file prepare resumes (:mod:`.file_parts`)."""
-        self._remove_stale_incomplete(kwargs.get("output_dir") or self._cache_dir)
+        remove_stale_incomplete(self.SOURCE, kwargs.get("output_dir") or self._cache_dir)
+        children_die_with_this_process()  # num_proc workers and datasets' queue manager
         self._built_here = False
         mode = kwargs.get("download_mode")
+        if self.local_files is None and cache_replays_unverified(self._cache_dir):
+            logger.warning("%s: the cache was built from answers whose completeness could not be checked; "
+                           "fetching them again", self.SOURCE)
+            mode = kwargs["download_mode"] = datasets.DownloadMode.FORCE_REDOWNLOAD
         if mode is not None and datasets.DownloadMode(mode) == datasets.DownloadMode.FORCE_REDOWNLOAD:
             FileParts(self._parts_dir).remove()  # parts of the old answers must not be reused
             if kwargs.get("verification_mode") is None:
                 # a refetched answer may hold more or fewer rows than the cache it replaces: that is the point
                 kwargs["verification_mode"] = "no_checks"
-        try:
+        with format_errors_unwrapped(SourceFormatError):
             super().download_and_prepare(*args, **kwargs)
-        except DatasetGenerationError as exc:
-            cause = _find_cause(exc, SourceFormatError)
-            if cause is not None:
-                raise cause from None
-            raise
         FileParts(self._parts_dir).remove()  # the cache is complete: the parts are no longer needed
-
-    def _remove_stale_incomplete(self, output_dir: str) -> None:
-        stale = output_dir + ".incomplete"
-        if not os.path.isdir(stale):
-            return
-        lock = FileLock(output_dir + "_builder.lock", timeout=0)
-        try:
-            with lock:  # nobody else is preparing this config: the directory is a killed run's leftover
-                shutil.rmtree(stale, ignore_errors=True)
-                logger.warning("%s: removed a stale partial cache %s", self.SOURCE, stale)
-        except Timeout:
-            pass
 
     # ------------------------------------------------------------------ results
 
@@ -599,13 +595,3 @@ class ArchiveBuilder(datasets.ArrowBasedBuilder):
         """Files skipped (``on_bad_file="skip"``) with their error messages."""
         return self.report()["skipped_files"]
 
-
-def _find_cause(exc: BaseException, kind: type[BaseException]) -> BaseException | None:
-    seen = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        if isinstance(current, kind):
-            return current
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return None

@@ -5,6 +5,7 @@ Shared by the GenBank, Ensembl and UniProt builders."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import gzip
 import io
 import warnings
@@ -163,3 +164,26 @@ def iter_records(source: str, path: Path, parse: Callable[[IO[str]], Iterable[An
                 where[0] = f"{unit} {count + 1} (after {ident})"
     if count == 0 and empty_message:
         raise SourceFormatError(source, str(path), "", empty_message)
+
+
+
+@functools.cache
+def sequence_letters(molecule: str | None) -> frozenset[str]:
+    """IUPAC letters (Biopython's ``IUPACData``, either case) of ``"DNA"``/``"RNA"``, ``"protein"`` or ``None``
+    (unknown: any of them), plus gaps ``-``/``.`` and, for proteins, the stop ``*``."""
+    from Bio.Data import IUPACData
+
+    nucleotide = IUPACData.ambiguous_dna_letters + IUPACData.ambiguous_rna_letters + "-."
+    protein = IUPACData.extended_protein_letters + "-.*"
+    letters = {"DNA": nucleotide, "RNA": nucleotide, "protein": protein}.get(molecule or "", nucleotide + protein)
+    return frozenset(letters + letters.lower())
+
+
+def sequence_alphabet_error(sequence: str, molecule: str | None) -> str | None:
+    """Why ``sequence`` is not written in its molecule's letters (:func:`sequence_letters`), or ``None``."""
+    bad = set(sequence) - sequence_letters(molecule)
+    if not bad:
+        return None
+    position = min(sequence.index(c) for c in bad)
+    return (f"sequence holds {''.join(sorted(bad))[:20]!r}, not {molecule or 'IUPAC'} letters (first at residue "
+            f"{position + 1}: {sequence[max(0, position - 5):position + 10]!r})")

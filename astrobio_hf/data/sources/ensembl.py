@@ -41,7 +41,7 @@ import pyarrow.csv as pacsv
 
 from ..download import redact_url, request_fingerprint, resolve_base_url
 from .base import ArchiveBuilder, ArchiveBuilderConfig, DownloadRequest
-from .biofiles import first_text, iter_records, open_binary, open_text, stem_suffix
+from .biofiles import first_text, iter_records, open_binary, open_text, sequence_alphabet_error, stem_suffix
 from .errors import SourceFormatError
 from .gtf_attributes import (
     attribute_values,
@@ -334,6 +334,7 @@ class Ensembl(ArchiveBuilder):
             assembly = header.get("genome-version") or header.get("genome-build")
             raw = self._read_chunk(path, lines, numbers)
             typed = convert_columns(raw, FEATURE_COLUMNS, source=self.SOURCE, file=path)
+            self._check_columns(path, typed, numbers)
             if kind == "gtf":
                 table = self._gtf_table(path, typed, numbers, wanted, assembly)
                 if table.num_rows:
@@ -350,6 +351,23 @@ class Ensembl(ArchiveBuilder):
                 out = self._gff3_row(row, pairs)
                 out["assembly"] = assembly
                 yield out
+
+    def _check_columns(self, path: Path, typed: pa.Table, numbers: list[int]) -> None:
+        """GTF/GFF columns 4-8 as the formats define them: start >= 1 (1-based), strand + - . (GFF3 also ?),
+        frame/phase 0, 1, 2 or '.' (read as null); the first bad row is named by its line."""
+        checks = (
+            ("start", pc.less(typed["start"], 1), "positions are 1-based: start must be >= 1"),
+            ("strand", pc.invert(pc.is_in(typed["strand"], pa.array(["+", "-", ".", "?", ""]))),
+             "strand must be '+', '-' or '.'"),
+            ("frame", pc.invert(pc.is_in(typed["frame"], pa.array([0, 1, 2], pa.int64()))),
+             "frame (phase) must be 0, 1, 2 or '.'"),
+        )
+        for name, bad, rule_text in checks:
+            bad = pc.and_(pc.fill_null(bad, False), pc.is_valid(typed[name]))
+            if pc.any(bad).as_py():
+                row = pc.index(bad, True).as_py()
+                raise self.error(path, f"line {numbers[row]}, field {name}",
+                                 f"{name} {typed[name][row].as_py()!r}: {rule_text}")
 
     def _check_order(self, path: Path, start: int, end: int, line: int) -> None:
         if end < start:
@@ -386,6 +404,11 @@ class Ensembl(ArchiveBuilder):
         ids = {key: attribute_values(pairs, key) for key in (
             "gene_id", "gene_name", "gene_biotype", "transcript_id", "transcript_name", "transcript_biotype",
             "protein_id", "exon_id", "exon_number")}
+        no_gene = pc.fill_null(pc.equal(ids["gene_id"], ""), True)
+        if pc.any(no_gene).as_py():  # GTF 2.2 requires gene_id on every row; free text parses as odd pairs
+            row = pc.index(no_gene, True).as_py()
+            raise self.error(path, f"line {lines[row]}, field attributes",
+                             f"no gene_id attribute (GTF rows carry 'gene_id \"...\";'): {text[row].as_py()[:80]!r}")
         feature = typed["feature"].combine_chunks()
         transcript = ids["transcript_id"]
         transcript_or_gene = pc.if_else(pc.fill_null(pc.not_equal(transcript, ""), False), transcript, ids["gene_id"])
@@ -439,6 +462,10 @@ class Ensembl(ArchiveBuilder):
                                                   empty_message="no FASTA entries"):
             if len(record.seq) == 0:
                 raise self.error(path, f"{where}, near line {reader.line}", "entry has no sequence")
+            molecule = "protein" if " pep " in f" {record.description} " else None
+            problem = sequence_alphabet_error(str(record.seq), molecule)
+            if problem:
+                raise self.error(path, f"{where}, near line {reader.line}", problem)
             yield self._fasta_row(record, path, where)
 
     def _fasta_row(self, record: Any, path: Path, where: str) -> dict[str, Any]:

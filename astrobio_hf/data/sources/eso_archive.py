@@ -42,9 +42,11 @@ from .observatory import (
     SPECTRUM_FEATURES,
     angles_deg,
     as_float,
+    fits_headers,
     header_value,
     iso_from_mjd,
     mjd_from_iso,
+    note_masked_samples,
     read_fits_spectra,
     spectrum_columns,
 )
@@ -57,6 +59,7 @@ from .tap import (
     datalink_file_url,
     read_datalink,
     read_tap_answer,
+    tap_expected_rows,
     tap_sync_request,
     where_clause,
 )
@@ -154,6 +157,7 @@ class EsoArchive(ArchiveBuilder):
 
     BUILDER_CONFIG_CLASS = EsoArchiveConfig
     SOURCE = "eso_archive"
+    RECORD_KEY = ("dp_id", "record_type")  # one record per key in a file (docs/data.md, "Duplicates")
     DEFAULT_BASE_URL = "https://archive.eso.org"
     # '.xml' is not globbed: ESO dumps hold CalSelector association XML next to the answers; pass a
     # VOTable saved as .xml explicitly with data_files.
@@ -182,6 +186,10 @@ class EsoArchive(ArchiveBuilder):
         query = obscore_query(self.config)
         return [tap_sync_request(query, filename="obscore.csv", fmt="csv", maxrec=self.config.top,
                                  path=TAP_PATH, release=f"TAP ivoa.ObsCore: {query}")]
+
+    def expected_rows(self, request: DownloadRequest, client: HttpClient) -> int | None:
+        """TAP ``COUNT(*)`` of the same query: an answer cut at a line boundary parses but comes up short."""
+        return tap_expected_rows(self.SOURCE, self.base_url, request, client)
 
     def fetch(self, client: HttpClient, download_dir: Path, force: bool = False) -> list[tuple[str, str]]:
         """The TAP answer, then (``max_files``) each dataset's file through DataLink."""
@@ -273,10 +281,11 @@ class EsoArchive(ArchiveBuilder):
         """One row per spectrum of an ESO FITS product, with the header's observation metadata."""
         from astropy.io import fits
 
+        refuse_other_archive(self.SOURCE, path, fits_headers(path), own=("ESO",))  # before the spectrum reader
         spectra = read_fits_spectra(self.SOURCE, path)
+        note_masked_samples(self, path, spectra)
         with fits.open(path, memmap=False, ignore_missing_end=True) as hdul:  # the reader vouched for the file
             headers = [h.header for h in hdul]
-        refuse_other_archive(self.SOURCE, path, headers, own=("ESO",))
         ordered = headers[1:] + headers[:1]  # an extension's keywords win over the primary's
         arcfile = header_value(ordered, "ARCFILE")
         match = _DATASET_ID.match(path.name)

@@ -88,6 +88,7 @@ class ExoplanetsOrg(ArchiveBuilder):
     """The Exoplanet Orbit Database CSV (upper-case columns; optional UNITS row)."""
 
     SOURCE = "exoplanets_org"
+    RECORD_KEY = ("name",)  # one record per key in a file (docs/data.md, "Duplicates")
     DEFAULT_BASE_URL = "http://exoplanets.org"
     FILE_PATTERNS = ("**/*.csv",)
     HOMEPAGE = "http://exoplanets.org"
@@ -124,6 +125,8 @@ class ExoplanetsOrg(ArchiveBuilder):
     def parse_file(self, path: Path) -> Iterator[pa.Table]:
         raw = self.read_table(path)
         typed = convert_columns(raw, self.columns(), source=self.SOURCE, file=path)
+        by_output = {c.name: raw.units[n] for c in self.columns() for n in (c.name, *c.aliases) if n in raw.units}
+        typed = self.convert_units(path, typed, by_output)
         typed = self.screen_physical(path, typed, "exoplanets_org", raw.location)
         keys = pa.array([normalize_name(n) for n in typed.column("name").to_pylist()], pa.string())
         yield typed.append_column("name_normalized", keys)

@@ -34,6 +34,7 @@ from typing import Any
 import datasets
 import pyarrow as pa
 
+from ..answer_checks import is_html
 from .base import ArchiveBuilder, ArchiveBuilderConfig, DownloadRequest
 from .tabular import Column, RawTable, convert_columns, decode_utf8, read_bytes, rows
 from .tap import read_datalink
@@ -134,6 +135,8 @@ class GeminiArchive(ArchiveBuilder):
 
     BUILDER_CONFIG_CLASS = GeminiArchiveConfig
     SOURCE = "gemini_archive"
+    # jsonsummary: one row per file name; DataLink: one row per link (a file has several, services have no URL)
+    RECORD_KEY = ("name", "record_type", "access_url", "service_def", "semantics", "content_type")
     DEFAULT_BASE_URL = "https://archive.gemini.edu"
     FILE_PATTERNS = ("**/*.json", "**/*.xml", "**/*.vot", "**/*.votable")
     HOMEPAGE = "https://archive.gemini.edu"
@@ -175,6 +178,11 @@ class GeminiArchive(ArchiveBuilder):
         head = text.lstrip()[:1]
         if head in ("[", "{"):
             yield from self.parse_json(path, text)
+        elif head == "<" and is_html(text.lstrip()[:200].encode()):
+            title = re.search(r"<title>(.*?)</title>", text, re.IGNORECASE | re.DOTALL)
+            raise self.error(path, "line 1", "an HTML page, not a JSON answer of the Gemini archive nor a VOTable "
+                             "(an error page, or a page saved from the browser?)"
+                             + (f": {title.group(1).strip()[:80]!r}" if title else ""))
         elif head == "<":
             yield from self.parse_datalink(path)
         else:

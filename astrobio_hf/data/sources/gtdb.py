@@ -155,6 +155,8 @@ class Gtdb(ArchiveBuilder):
 
     BUILDER_CONFIG_CLASS = GtdbConfig
     SOURCE = "gtdb"
+    PHYSICAL_RANGES = "gtdb"
+    RECORD_KEY = ("accession",)  # one record per key in a file (docs/data.md, "Duplicates")
     DEFAULT_BASE_URL = DATA_URL
     FILE_PATTERNS = ("**/*.tsv", "**/*.tsv.gz", "**/*.tar.gz")
     HOMEPAGE = "https://gtdb.ecogenomic.org"
@@ -228,6 +230,20 @@ class Gtdb(ArchiveBuilder):
         except (OSError, EOFError, tarfile.TarError) as exc:
             raise self.error(path, "", f"cannot read file: {exc}") from None
 
+    def _check_line_end(self, path: Path) -> None:
+        """A plain TSV GTDB wrote ends with a line break (a cut .gz fails its trailer check instead)."""
+        with open(path, "rb") as fh:
+            if fh.read(2) == b"\x1f\x8b":
+                return
+            fh.seek(0, 2)
+            size = fh.tell()
+            fh.seek(max(0, size - 4096))
+            tail = fh.read()
+        if tail and not tail.endswith((b"\n", b"\r")):
+            last = tail[tail.rfind(b"\n") + 1:].decode("utf-8", "replace")
+            raise self.error(path, "last line", f"the file ends inside this line ({last[-60:]!r}, no line break after "
+                                                "it): cut short? GTDB ends every line with a line break")
+
     def _first_line(self, path: Path) -> str:
         try:
             with self._open(path) as fh:
@@ -277,6 +293,7 @@ class Gtdb(ArchiveBuilder):
             prefixed = pc.or_(pc.starts_with(accession, "RS_"), pc.starts_with(accession, "GB_"))
             ncbi = pc.if_else(prefixed, pc.utf8_slice_codeunits(accession, 3), accession)
             yield pa.table({**{name: typed[name] for name in typed.column_names}, "ncbi_accession": ncbi, **ranks})
+        self._check_line_end(path)  # after the field counts, which name a cut line more precisely
 
     def _lineage_rows(self, path: Path, raw: RawTable, lineage: pa.Array) -> dict[str, pa.Array]:
         parsed = []

@@ -49,6 +49,7 @@ import pyarrow as pa
 
 from ..download import DownloadError, HttpClient, Secrets, join_url, redact_url
 from ..modalities import Spectrum, SpectrumFormatError, read_jwst_x1d, read_transmission_table
+from ..physical_ranges import rule, violation_text
 from .base import ArchiveBuilder, ArchiveBuilderConfig, DownloadRequest
 from .kepler_k2_mast import str_list
 from .mast import (
@@ -70,6 +71,7 @@ from .mast import (
     read_mast_answer,
     retrieved_now,
 )
+from .observatory import note_masked_samples
 from .tabular import Column, convert_columns, rows
 
 RECORDS = ("spectra", "observations", "products")
@@ -299,6 +301,9 @@ class JwstMast(ArchiveBuilder):
                 segments = list(_table_segments(table))
         except SpectrumFormatError as exc:
             raise format_error(self.SOURCE, path, exc) from None
+        checked = spectra if path.name.lower().endswith(_FITS_SUFFIXES) else [table]
+        note_masked_samples(self, path, checked)
+        self._check_wavelength_coverage(path, checked)
         units: dict[str, str] = {"wavelength": "um", "half_width": "um"}
         file_instrument = _instrument_from_name(path.name)
         for index, (spec, order, integration, label) in enumerate(segments):
@@ -324,6 +329,18 @@ class JwstMast(ArchiveBuilder):
                 "mask": spec.mask.tolist(),
             }
         self.note_units(path, units)
+
+    def _check_wavelength_coverage(self, path: Path, spectra: list[Spectrum]) -> None:
+        """Wavelengths inside JWST's coverage: a table in nm under a bare ``wave`` header reads as 878-2793 um."""
+        spec_range = rule("jwst_spectrum", "wavelength")
+        for spec in spectra:
+            bad = np.flatnonzero(spec_range.outside(spec.wavelength))
+            if bad.size:
+                finite = spec.wavelength[np.isfinite(spec.wavelength)]
+                raise self.error(path, f"sample {bad[0] + 1}, field wavelength",
+                                 f"{violation_text(spec_range, float(spec.wavelength[bad[0]]))}; the file's wavelengths "
+                                 f"run {finite.min():g}-{finite.max():g} um: declare their unit (e.g. a 'wave [nm]' "
+                                 "header or '# wavelength unit: nm') if they are not microns")
 
 
 def _int(value: Any) -> int | None:

@@ -42,13 +42,23 @@ from .observatory import (
     angles_deg,
     as_float,
     empty_spectrum,
+    fits_headers,
     header_value,
     mjd_from_iso,
+    note_masked_samples,
     read_fits_spectra,
     spectrum_columns,
 )
 from .tabular import Column, convert_columns, rows
-from .tap import adql_string, check_search_options, cone_condition, read_tap_answer, tap_sync_request, where_clause
+from .tap import (
+    adql_string,
+    check_search_options,
+    cone_condition,
+    read_tap_answer,
+    tap_expected_rows,
+    tap_sync_request,
+    where_clause,
+)
 
 TAP_PATH = "TAP/sync"
 GETKOA_PATH = "cgi-bin/getKOA/nph-getKOA"
@@ -130,6 +140,7 @@ class KeckKoa(ArchiveBuilder):
 
     BUILDER_CONFIG_CLASS = KeckKoaConfig
     SOURCE = "keck_koa"
+    RECORD_KEY = ("koaid", "record_type")  # one record per key in a file (docs/data.md, "Duplicates")
     DEFAULT_BASE_URL = "https://koa.ipac.caltech.edu"
     FILE_PATTERNS = ("**/*.tbl", "**/*.ipac", "**/*.csv", "**/*.tsv", "**/*.vot", "**/*.votable", "**/*.xml",
                      "**/*.fits", "**/*.fits.gz", "**/*.fit")
@@ -165,6 +176,10 @@ class KeckKoa(ArchiveBuilder):
         query = koa_query(self.config)
         return [tap_sync_request(query, filename=f"koa_{self.config.instrument.lower()}.tbl", fmt="ipac",
                                  maxrec=self.config.top, path=TAP_PATH, release=f"KOA TAP: {query}")]
+
+    def expected_rows(self, request: DownloadRequest, client: HttpClient) -> int | None:
+        """TAP ``COUNT(*)`` of the same query: an answer cut at a line boundary parses but comes up short."""
+        return tap_expected_rows(self.SOURCE, self.base_url, request, client)
 
     def fetch(self, client: HttpClient, download_dir: Path, force: bool = False) -> list[tuple[str, str]]:
         """The TAP answer, then (``max_files``) the first frames through getKOA."""
@@ -227,10 +242,12 @@ class KeckKoa(ArchiveBuilder):
         companion = _ERROR_COMPANION.match(path.name)
         if companion and path.with_name(f"{companion.group(1)}_f{companion.group(2)}").is_file():
             return  # the error array of the *_f.fits spectrum beside it, read with that file
+        # another facility's file (a TESS light curve) is named before the spectrum reader trips over its HDUs
+        refuse_other_archive(self.SOURCE, path, fits_headers(path), own=("Keck",))
         spectra = read_fits_spectra(self.SOURCE, path)
+        note_masked_samples(self, path, spectra)
         with fits.open(path, memmap=False, ignore_missing_end=True) as hdul:  # the reader vouched for the file
             headers = [h.header for h in hdul][1:] + [hdul[0].header]
-        refuse_other_archive(self.SOURCE, path, headers, own=("Keck",))
         where = lambda _i: "HDU 0 (header)"  # noqa: E731 (one-off location namer)
         ra = angles_deg([header_value(headers, "RA")], hours=True, source=self.SOURCE, path=path, where=where,
                         field="RA")[0]

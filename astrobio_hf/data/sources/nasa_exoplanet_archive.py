@@ -31,12 +31,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..download import DownloadError, HttpClient, join_url
-from ..physical_ranges import conflicting_key, duplicate_rows
+from ..duplicates import DuplicateFilter
 from .base import ArchiveBuilder, ArchiveBuilderConfig, DownloadRequest
 from .errors import SourceFormatError
 from .tabular import (
     Column,
     RawTable,
+    check_line_end,
     convert_columns,
     decode_utf8,
     read_astropy_strings,
@@ -44,6 +45,7 @@ from .tabular import (
     read_csv_strings,
     sniff_format,
 )
+from .tap import parse_count_answer
 
 logger = logging.getLogger(__name__)
 
@@ -120,6 +122,7 @@ _KOI_COLUMNS: tuple[Column, ...] = (
     Column("kepid", "int64", "", "Kepler Input Catalog identifier (KIC)", required=True),
     Column("kepoi_name", "string", "", "KOI name (Knnnnn.nn)", required=True),
     Column("kepler_name", "string", "", "Kepler planet name, where confirmed"),
+    Column("koi_delivname", "string", "", "Kepler pipeline delivery the row comes from (q1_q17_dr25_koi ...)"),
     Column("koi_disposition", "string", "", "Exoplanet Archive disposition"),
     Column("koi_pdisposition", "string", "", "Disposition using Kepler data"),
     Column("koi_score", "float64", "", "Disposition score"),
@@ -139,7 +142,9 @@ _KOI_COLUMNS: tuple[Column, ...] = (
 LEGACY_NAMES: dict[str, str] = {spec.aliases[0]: spec.name for spec in _PLANET_COLUMNS if spec.aliases}
 
 #: The column that names one record of each table (two rows with one name are duplicates or a conflict).
-RECORD_KEY = {"pscomppars": "pl_name", "ps": "pl_name", "toi": "toi", "cumulative": "kepoi_name"}
+#: A KOI table of the archive holds one row per KOI and delivery (``koi_delivname``: q1_q17_dr25_koi ...).
+RECORD_KEY: dict[str, tuple[str, ...]] = {"pscomppars": ("pl_name",), "ps": ("pl_name",), "toi": ("toi",),
+                                          "cumulative": ("kepoi_name", "koi_delivname")}
 
 #: table -> its documented columns
 TABLES: dict[str, tuple[Column, ...]] = {
@@ -187,14 +192,6 @@ def adql_query(table: str, where: str | None = None, top: int | None = None) -> 
 def adql_count_query(table: str, where: str | None = None) -> str:
     """The ADQL that asks TAP how many rows :func:`adql_query` selects (the completeness check)."""
     return f"SELECT COUNT(*) AS n FROM {table}" + _where(table, where)
-
-
-def parse_count_answer(text: str) -> int | None:
-    """The integer of a one-cell TAP CSV answer (``n\n5967``), or ``None`` when it is not one."""
-    lines = [line.strip().strip('"') for line in text.strip().splitlines() if line.strip()]
-    if len(lines) != 2 or not lines[1].isdigit():
-        return None
-    return int(lines[1])
 
 
 def parse_preamble(lines: list[str]) -> tuple[dict[str, str], dict[str, str], str]:
@@ -268,6 +265,8 @@ class NasaExoplanetArchive(ArchiveBuilder):
         data = read_bytes(path, self.SOURCE)
         text = decode_utf8(data, path, self.SOURCE)
         fmt = sniff_format(text)
+        if fmt == "ipac":  # astropy reads a cut IPAC table as "IndexError: list index out of range"
+            check_line_end(text, path, self.SOURCE, "the NASA Exoplanet Archive")
         if fmt in ("ipac", "votable", "ecsv"):
             raw = read_astropy_strings(path, self.SOURCE, fmt)
         else:
@@ -282,6 +281,8 @@ class NasaExoplanetArchive(ArchiveBuilder):
             raw.units, raw.descriptions = units, descriptions
             if exported:
                 raw.meta["exported"] = exported
+        if fmt != "votable":  # after the field counts (a more precise error); a cut VOTable fails as XML
+            check_line_end(text, path, self.SOURCE, "the NASA Exoplanet Archive")
         if raw.meta.get("exported"):
             self.note_release(path, f"{self.config.table} export {raw.meta['exported']}")
         if raw.units:
@@ -296,6 +297,7 @@ class NasaExoplanetArchive(ArchiveBuilder):
             self.note_quality(path, {"legacy_columns": legacy})  # a pre-2021 export, read through the alias map
         self._check_table(raw, path)
         typed = convert_columns(raw, self.columns(), source=self.SOURCE, file=path)
+        typed = self.convert_units(path, typed, raw.units)
         typed = typed.append_column("__row", pa.array(range(typed.num_rows), pa.int64()))
         typed = self.screen_physical(path, typed, "planet_catalog", raw.location)
         if self.config.table == "ps" and "default_flag" in raw.table.column_names:
@@ -305,22 +307,14 @@ class NasaExoplanetArchive(ArchiveBuilder):
         yield typed.drop_columns(["__row"])
 
     def _drop_duplicates(self, path: Path, raw: RawTable, typed: pa.Table) -> pa.Table:
-        """Repeated identical records are dropped and reported; two different records under one name are refused."""
+        """The shared duplicate policy (:mod:`..duplicates`), keyed by this table's record, naming file lines."""
         key = RECORD_KEY[self.config.table]
-        keep, repeated = duplicate_rows(typed, key, ignore=("__row",))
-        dropped = int((~keep).sum())
-        if dropped:
-            typed = typed.filter(pa.array(keep))
-            self.note_quality(path, {"duplicate_rows_dropped": dropped, "duplicated": repeated})
-            logger.warning("%s: %s: dropped %d repeated rows (e.g. %s)", self.SOURCE, path, dropped,
-                           ", ".join(repeated))
-        conflict = conflicting_key(typed, key)
-        if conflict is not None:
-            name, first, second = conflict
-            rows_at = typed.column("__row").to_pylist()
-            raise self.error(path, f"{raw.location(rows_at[second])}, field {key}",
-                             f"{key} {name!r} appears again with different values (first at "
-                             f"{raw.location(rows_at[first])}); a {self.config.table} table holds one row per record")
+        dedup = DuplicateFilter(key, lambda row, message: self.error(path, f"{raw.location(row)}, field {key[0]}",
+                                                                     message),
+                                location=raw.location, ignore=("__row",))
+        typed = dedup.apply(typed, rows=typed.column("__row").to_pylist())
+        if dedup.dropped:
+            self.note_quality(path, dedup.findings(f"{self.SOURCE}: {path}"))
         return typed
 
     def _check_table(self, raw: RawTable, path: Path) -> None:

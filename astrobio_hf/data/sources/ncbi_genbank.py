@@ -28,6 +28,7 @@ UniProt) share: gzip-aware opening, a line-counting reader so Biopython errors c
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import json
 import logging
 import os
@@ -40,11 +41,20 @@ from typing import Any
 import datasets
 import numpy as np
 
-from ..download import HttpClient, Secrets, join_url, read_token, redact_url, request_fingerprint
+from ..download import (
+    BadAnswerError,
+    HttpClient,
+    Secrets,
+    is_verified_answer,
+    join_url,
+    read_token,
+    redact_url,
+    request_fingerprint,
+)
 from ..modalities.organism_networks import InvalidECNumberError, normalize_ec
 from ..physical_ranges import rule
 from .base import ArchiveBuilder, ArchiveBuilderConfig
-from .biofiles import first_text, iter_records, stem_suffix
+from .biofiles import first_text, iter_records, sequence_alphabet_error, stem_suffix
 from .errors import SourceFormatError
 
 logger = logging.getLogger(__name__)
@@ -164,6 +174,8 @@ class NcbiGenbank(ArchiveBuilder):
 
     BUILDER_CONFIG_CLASS = NcbiGenbankConfig
     SOURCE = "ncbi_genbank"
+    # id + name: an .ffn names each CDS by its location on one accession (id NC_005816.1, name ...|:c1340-9)
+    RECORD_KEY = ("id", "name", "record_type")
     DEFAULT_BASE_URL = EUTILS_URL
     FILE_PATTERNS = tuple(f"**/*{suffix}{gz}" for suffix in (".gb", ".gbk", ".gbff", ".genbank", ".gp", *FASTA_SUFFIXES)
                           for gz in ("", ".gz"))
@@ -215,14 +227,23 @@ class NcbiGenbank(ArchiveBuilder):
                       **self._identity_params()}
             url = join_url(self.base_url, "efetch.fcgi")
             dest = download_dir / f"{request_fingerprint('GET', url, params)}-efetch_{start // size + 1:04d}.gb"
-            if dest.is_file() and not force:
+            if is_verified_answer(dest) and not force:
                 logger.info("%s: reusing saved answer %s", self.SOURCE, dest)
             else:
-                client.download(url, dest, params=params)
+                client.download(url, dest, params=params, validate=functools.partial(self._check_records,
+                                                                                     expected=len(batch)))
             release = (f"E-utilities efetch db={db} rettype={RETTYPES[db]} ({origin}; ids {start + 1}-"
                        f"{start + len(batch)} of {len(ids)}) (retrieved {retrieved})")
             out.append((str(dest), release))
         return out
+
+    def _check_records(self, path: Path, expected: int) -> str:
+        """An efetch answer holds one record per id asked for (a body cut between records parses, but short)."""
+        got = self.count_rows(path)
+        if got != expected:
+            raise BadAnswerError(f"short answer: {got} records parsed, {expected} ids were asked for (cut transfer, "
+                                 "or ids NCBI does not know)")
+        return f"{got} records, one per id asked for"
 
     def _esearch(self, client: HttpClient, download_dir: Path, force: bool) -> list[str]:
         params = {"db": self.config.db, "term": self.config.term, "retmax": int(self.config.retmax),
@@ -355,6 +376,9 @@ class NcbiGenbank(ArchiveBuilder):
                                                   "FASTA entry", empty_message="no FASTA entries"):
             if len(record.seq) == 0:
                 raise self.error(path, f"{where}, near line {reader.line}", "entry has no sequence")
+            problem = sequence_alphabet_error(str(record.seq), molecule)
+            if problem:
+                raise self.error(path, f"{where}, near line {reader.line}", problem)
             accession_version = split_fasta_id(record.id)
             accession, version = accession_and_version(accession_version)
             definition, organism = fasta_description(record)

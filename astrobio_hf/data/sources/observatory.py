@@ -18,6 +18,7 @@ import datasets
 import numpy as np
 
 from ..modalities.spectra import Spectrum, SpectrumFormatError, read_spectra
+from ..modalities.spectrum_checks import masked_counts
 from .errors import SourceFormatError
 
 #: List columns of a spectrum row (null on rows that only describe an observation).
@@ -73,6 +74,25 @@ def read_fits_spectra(source: str, path: Path, **options: Any) -> list[Spectrum]
         return read_spectra(path, "stellar", **options)
     except SpectrumFormatError as exc:
         raise modality_error(source, path, exc) from None
+
+
+def fits_headers(path: Path) -> list[Any]:
+    """Every HDU header of a FITS file, or ``[]`` when it cannot be opened (the reader then names the problem)."""
+    from astropy.io import fits
+
+    try:
+        with fits.open(path, memmap=False, ignore_missing_end=True, lazy_load_hdus=False) as hdul:
+            return [h.header.copy() for h in hdul]
+    except Exception:  # noqa: BLE001 - astropy raises many types for broken files; read_fits_spectra reports them
+        return []
+
+
+def note_masked_samples(builder: Any, path: Path, spectra: list[Spectrum]) -> None:
+    """Count the samples the spectrum checks masked (physical ranges) into the builder's prepare report."""
+    counts = masked_counts(spectra)
+    if counts:
+        earlier = builder.declared_quality(path).get("masked", {})
+        builder.note_quality(path, {"masked": {k: earlier.get(k, 0) + counts.get(k, 0) for k in {*earlier, *counts}}})
 
 
 # --------------------------------------------------------------------------- coordinates and times

@@ -27,15 +27,18 @@ from typing import Any, ClassVar
 import datasets
 import numpy as np
 import pyarrow as pa
+from astropy import units as u
 from astropy.io import fits
 
-from ..download import HttpClient
+from ..download import HttpClient, Secrets
 from ..modalities import LightCurveFormatError
 from ..modalities._fits import find_hdu, open_fits, table_column
 from ..modalities.light_curves import light_curve_from_hdul
-from ..physical_ranges import rule, screen
+from ..physical_ranges import rule, screen, violation_text
 from .base import ArchiveBuilder
-from .mast import ARCHIVE_URL, FileRequest, fetch_files, format_error
+from .declared_units import check_unit_kind
+from .errors import SourceFormatError
+from .mast import ARCHIVE_URL, FileRequest, fetch_files, format_error, mast_token_secrets
 
 #: (output column, native column, feature dtype, required). Units are taken from each file's TUNITn.
 LIGHT_CURVE_COLUMNS: tuple[tuple[str, str, str, bool], ...] = (
@@ -95,6 +98,10 @@ class SpocLightCurveBuilder(ArchiveBuilder):
         """The archive files of the current config (a mission builder fills this in)."""
         raise NotImplementedError
 
+    def secrets(self) -> Secrets:
+        """``MAST_API_TOKEN`` as JWST requests send it: exclusive-access light curves need it."""
+        return mast_token_secrets()
+
     def fetch(self, client: HttpClient, download_dir: Path, force: bool = False) -> list[tuple[str, str]]:
         return fetch_files(client, self.base_url, download_dir, self.file_requests(), source=self.SOURCE,
                            force=force, workers=self.download_workers)
@@ -112,6 +119,7 @@ class SpocLightCurveBuilder(ArchiveBuilder):
         except LightCurveFormatError as exc:
             raise format_error(self.SOURCE, path, exc) from None
         columns["time"] = raw.time  # fill values masked, order checked (read_light_curve)
+        self._check_cadence_numbers(path, columns["cadenceno"])
         masked = dict(raw.masked)
         for name in ("sap_flux", "sap_flux_err"):
             if columns.get(name) is not None:
@@ -123,6 +131,7 @@ class SpocLightCurveBuilder(ArchiveBuilder):
             columns["pdcsap_flux"], columns["pdcsap_flux_err"] = raw.flux, raw.flux_err
         if masked:
             self.note_quality(path, {"masked": masked})
+        self._check_units(path, units)
         self.note_units(path, units)
         self.note_release(path, release)
         columns["time_bjd"], columns["quality"] = raw.time_bjd, raw.quality
@@ -131,6 +140,35 @@ class SpocLightCurveBuilder(ArchiveBuilder):
                     "segment": raw.segment, "time_system": raw.time_system}
         yield self.complete_table(pa.table({name: values for name, values in columns.items() if values is not None}),
                                   **identity)
+
+    def _check_units(self, path: Path, units: dict[str, str]) -> None:
+        """TUNITn of the time and flux columns parsed with astropy: days (SPOC writes ``BJD - 2454833``) and e-/s."""
+        def error(column: str, message: str) -> SourceFormatError:
+            return self.error(path, f"HDU 1 'LIGHTCURVE', column {column.upper()}", message)
+
+        time_unit = units.get("time", "")
+        if time_unit and "BJD" not in time_unit.upper():
+            check_unit_kind(time_unit, u.day, "time", error)
+        for name in ("sap_flux", "sap_flux_err", "sap_bkg", "sap_bkg_err", "pdcsap_flux", "pdcsap_flux_err"):
+            if units.get(name):
+                check_unit_kind(units[name], u.electron / u.s, name, error)
+
+    def _check_cadence_numbers(self, path: Path, cadences: np.ndarray | None) -> None:
+        """CADENCENO counts cadences from the mission start: non-negative and strictly increasing in a file."""
+        if cadences is None or not cadences.size:
+            return
+        where = "HDU 1 'LIGHTCURVE'"
+        spec = rule("light_curve", "CADENCENO")
+        bad = np.flatnonzero(spec.outside(cadences))
+        if bad.size:
+            raise self.error(path, f"{where}, row {bad[0] + 1}, column CADENCENO",
+                             violation_text(spec, float(cadences[bad[0]])))
+        back = np.flatnonzero(np.diff(cadences) <= 0)
+        if back.size:
+            row = int(back[0]) + 1
+            raise self.error(path, f"{where}, row {row + 1}, column CADENCENO",
+                             f"cadence number {int(cadences[row])} does not follow {int(cadences[row - 1])} of row "
+                             f"{row}: cadence numbers strictly increase ({back.size} such rows)")
 
     def _read_columns(self, path: Path, hdul: fits.HDUList
                       ) -> tuple[dict[str, np.ndarray | None], dict[str, str], str, int | None]:

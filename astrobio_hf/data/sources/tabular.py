@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import re
 import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -88,6 +89,17 @@ def read_bytes(path: str | Path, source: str) -> bytes:
     if not data.strip():
         raise SourceFormatError(source, str(path), "line 1", "file is empty")
     return data
+
+
+def check_line_end(text: str, path: str | Path, source: str, producer: str) -> None:
+    """Refuse a table whose last line has no line break after it: ``producer`` ends every line with one, so the
+    file was cut inside that line (a cut inside its last field leaves a valid but wrong number: 307. for 307.88)."""
+    if text and not text.endswith(("\n", "\r")):
+        number = text.count("\n") + 1
+        last = text[text.rfind("\n") + 1:]
+        raise SourceFormatError(source, str(path), f"line {number}",
+                                f"the file ends inside this line ({last[-60:]!r}, no line break after it): cut "
+                                f"short? {producer} ends every line with a line break")
 
 
 def decode_utf8(data: bytes, path: str | Path, source: str) -> str:
@@ -193,6 +205,9 @@ def read_astropy_strings(path: str | Path, source: str, fmt: str) -> RawTable:
         else:
             table = Table.read(str(path), format="votable")
     except Exception as exc:  # astropy raises many types (ValueError, InconsistentTableError, ...)
+        failed = re.match(r"Column (\S+) failed to convert", str(exc))
+        if fmt == "ipac" and failed:
+            _name_bad_ipac_cell(path, source, failed.group(1), exc)
         raise SourceFormatError(source, str(path), "", f"cannot parse as {fmt}: {type(exc).__name__}: {exc}") \
             from None
     arrays: dict[str, pa.Array] = {}
@@ -208,6 +223,31 @@ def read_astropy_strings(path: str | Path, source: str, fmt: str) -> RawTable:
         arrays[name] = pa.array([None if v is None else _as_text(v) for v in values], type=pa.string())
     meta = {str(k): str(v) for k, v in (table.meta.get("keywords") or {}).items()}
     return RawTable(table=pa.table(arrays), units=units, descriptions=descriptions, meta=meta)
+
+
+def _name_bad_ipac_cell(path: str | Path, source: str, column: str, exc: Exception) -> None:
+    """astropy names only the column an IPAC cell failed to convert in; find the row from the fixed-width layout.
+
+    Written here because astropy's IPAC reader applies the header's type row whatever converters are given:
+    the column spans the characters between its two ``|`` in the header line, as the IPAC format defines.
+    """
+    lines = Path(path).read_text(encoding="utf-8", errors="replace").splitlines()
+    header = next((line for line in lines if line.startswith("|")), "")
+    bars = [i for i, c in enumerate(header) if c == "|"]
+    names = [header[a + 1:b].strip() for a, b in zip(bars, bars[1:], strict=False)]
+    if column not in names:
+        return
+    left, right = bars[names.index(column)], bars[names.index(column) + 1]
+    data = [(n, line) for n, line in enumerate(lines, start=1) if line.strip() and not line.startswith(("\\", "|"))]
+    for row, (number, line) in enumerate(data, start=1):
+        value = line[left:right + 1].strip()
+        try:
+            float(value)
+        except ValueError:
+            if value.lower() in ("null", "nan", ""):
+                continue
+            raise SourceFormatError(source, str(path), f"row {row} (line {number}), field {column}",
+                                    f"{value!r} is not a number (the header types {column} as a number)") from None
 
 
 def _as_text(value: object) -> str:

@@ -6,6 +6,8 @@
 * :func:`read_tap_answer`: a TAP answer (CSV with optional ``#`` comment lines, IPAC table, VOTable) as a
   :class:`~astrobio_hf.data.sources.tabular.RawTable`; a VOTable whose ``QUERY_STATUS`` is ``ERROR`` (what
   TAP services send back for a bad query, whatever format was asked for) is a clear error.
+* :func:`tap_expected_rows`: how many rows the service says a sync query selects (``COUNT(*)`` of the same
+  FROM/WHERE), the completeness check of a TAP answer.
 * :func:`read_datalink`: the rows of a DataLink ``{links}`` answer (ID, access_url, service_def,
   error_message, semantics, description, content_type, content_length, ...), :func:`datalink_file_url`
   the ``#this`` row's URL (the dataset file itself).
@@ -15,12 +17,14 @@ VOTables are parsed with ``astropy.io.votable``; CSV/IPAC through :mod:`.tabular
 
 from __future__ import annotations
 
+import logging
 import re
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from ..download import DownloadError, HttpClient, join_url
 from .base import DownloadRequest
 from .errors import SourceFormatError
 from .tabular import RawTable, decode_utf8, read_astropy_strings, read_bytes, read_csv_strings, sniff_format
@@ -29,6 +33,9 @@ from .tabular import RawTable, decode_utf8, read_astropy_strings, read_bytes, re
 DATALINK_FIELDS = ("ID", "access_url", "service_def", "error_message", "semantics", "description", "content_type",
                    "content_length")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
+_SELECT_LIST = re.compile(r"^\s*SELECT\s+(?:TOP\s+\d+\s+)?.*?\s+FROM\s+", re.IGNORECASE | re.DOTALL)
+_ORDER_BY = re.compile(r"\s+ORDER\s+BY\s+.*$", re.IGNORECASE | re.DOTALL)
+logger = logging.getLogger(__name__)
 
 
 # --------------------------------------------------------------------------- request building
@@ -80,6 +87,40 @@ def tap_sync_request(query: str, *, filename: str, fmt: str = "csv", maxrec: int
     if maxrec is not None:
         params["MAXREC"] = int(maxrec)
     return DownloadRequest(path=path, filename=filename, params=params, release=release or f"TAP: {query}")
+
+
+def count_query(query: str) -> str:
+    """The ADQL counting the rows ``query`` selects: its select list replaced by ``COUNT(*)``, no ORDER BY."""
+    counted = _SELECT_LIST.sub("SELECT COUNT(*) AS n FROM ", query, count=1)
+    return _ORDER_BY.sub("", counted)
+
+
+def parse_count_answer(text: str) -> int | None:
+    """The integer of a one-cell TAP CSV answer (``n\\n5967``), or ``None`` when it is not one."""
+    lines = [line.strip().strip('"') for line in text.strip().splitlines() if line.strip()]
+    if len(lines) != 2 or not lines[1].isdigit():
+        return None
+    return int(lines[1])
+
+
+def tap_expected_rows(source: str, base_url: str, request: DownloadRequest, client: HttpClient) -> int | None:
+    """Rows the TAP service says ``request`` (a :func:`tap_sync_request`) answers, capped by its MAXREC.
+
+    ``None`` (with a warning) when the count cannot be had: the answer is then kept for one run only.
+    """
+    params = dict(request.params)
+    maxrec = params.pop("MAXREC", None)
+    params.update({"QUERY": count_query(str(params["QUERY"])), "FORMAT": "csv"})
+    try:
+        answer = client.get(join_url(base_url, request.path), params=params)
+        count = parse_count_answer(answer.text)
+        problem = f"answer {answer.text[:80]!r} is not a count"
+    except DownloadError as exc:
+        count, problem = None, str(exc)
+    if count is None:
+        logger.warning("%s: cannot check the answer's completeness (COUNT query: %s)", source, problem)
+        return None
+    return min(count, int(maxrec)) if maxrec is not None else count
 
 
 # --------------------------------------------------------------------------- answers

@@ -38,12 +38,14 @@ from typing import Any
 import datasets
 import numpy as np
 
-from ..download import HttpClient, join_url, request_fingerprint
+from ..answer_checks import transport_evidence
+from ..download import BadAnswerError, HttpClient, is_verified_answer, join_url, request_fingerprint, unverified_marker
 from ..modalities.organism_networks import InvalidECNumberError, normalize_ec
 from ..physical_ranges import rule, violation_text
 from .base import ArchiveBuilder, ArchiveBuilderConfig
-from .biofiles import biopython_errors, first_text, iter_records, open_binary
-from .tabular import Column, convert_columns, decode_utf8, read_csv_strings, rows
+from .biofiles import biopython_errors, first_text, iter_records, open_binary, sequence_alphabet_error
+from .errors import SourceFormatError
+from .tabular import Column, check_line_end, convert_columns, decode_utf8, read_csv_strings, rows
 
 logger = logging.getLogger(__name__)
 
@@ -123,6 +125,7 @@ class Uniprot(ArchiveBuilder):
 
     BUILDER_CONFIG_CLASS = UniprotConfig
     SOURCE = "uniprot"
+    RECORD_KEY = ("accession",)  # one record per key in a file (docs/data.md, "Duplicates")
     DEFAULT_BASE_URL = REST_URL
     FILE_PATTERNS = tuple(f"**/*{s}{gz}" for s in (".dat", ".txt", ".xml", ".fasta", ".fa", ".tsv", ".json")
                           for gz in ("", ".gz"))
@@ -156,30 +159,60 @@ class Uniprot(ArchiveBuilder):
         release = f"UniProtKB REST search query={c.query!r} format={c.format}"
         if manifest.is_file() and not force:
             saved = json.loads(manifest.read_text(encoding="utf-8"))
-            if all((download_dir / p["file"]).is_file() for p in saved["pages"]):
+            if all(is_verified_answer(download_dir / p["file"]) for p in saved["pages"]):
                 logger.info("%s: reusing %d saved pages %s", self.SOURCE, len(saved["pages"]), manifest)
                 return [(str(download_dir / p["file"]), p["release"]) for p in saved["pages"]]
         download_dir.mkdir(parents=True, exist_ok=True)
         pages: list[dict[str, str]] = []
         next_url: str | None = url
         next_params: dict[str, Any] | None = params
+        total: str | None = None
+        whole = True  # every page's transfer proved whole (Content-Length or chunked end)
         while next_url:
             response = client.get(next_url, next_params)
+            whole = whole and transport_evidence(dict(response.headers)) is not None
             number = len(pages) + 1
             dest = download_dir / f"{stem}-page{number:04d}.{FORMATS[c.format]}"
             part = dest.with_name(dest.name + ".part")
             part.write_bytes(response.content)
             os.replace(part, dest)
             retrieved = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-            total = response.headers.get("X-Total-Results")
+            total = response.headers.get("X-Total-Results") or total
             pages.append({"file": dest.name, "release": f"{release} page {number}"
                           + (f" of {total} results" if total else "") + f" (retrieved {retrieved})"})
             # the cursor URL is absolute and already holds query/format/size
             next_url, next_params = response.links.get("next", {}).get("url"), None
             if c.max_pages is not None and number >= int(c.max_pages):
                 break
+        files = [download_dir / p["file"] for p in pages]
+        self._check_total(files, total, stopped_early=bool(next_url), whole=whole)
         manifest.write_text(json.dumps({"query": c.query, "pages": pages}, indent=1), encoding="utf-8")
         return [(str(download_dir / p["file"]), p["release"]) for p in pages]
+
+    def _check_total(self, files: list[Path], total: str | None, *, stopped_early: bool, whole: bool) -> None:
+        """The saved pages hold the ``X-Total-Results`` UniProt announced (all of them unless ``max_pages``
+        stopped early); with no total and a transfer nothing proved whole, the pages are marked for one run."""
+        checked = total is not None and total.strip().isdigit() and not stopped_early
+        if checked:
+            try:
+                got = sum(self.count_rows(f) for f in files)
+            except SourceFormatError:
+                got = None
+            if got != int(total):
+                for f in files:
+                    f.unlink(missing_ok=True)
+                found = "pages that do not parse" if got is None else f"{got} entries parsed from {len(files)} page(s)"
+                raise BadAnswerError(f"{self.SOURCE}: short answer: {found}, UniProt's X-Total-Results reports "
+                                     f"{total} (cut transfer?); the pages were not kept")
+        for f in files:
+            marker = unverified_marker(f)
+            if checked or whole:
+                marker.unlink(missing_ok=True)
+            else:
+                marker.write_text("completeness not checkable\n", encoding="utf-8")
+        if not (checked or whole):
+            logger.warning("%s: the pages' completeness cannot be checked (no X-Total-Results and a transfer with "
+                           "no length); they are used for this run only", self.SOURCE)
 
     # ------------------------------------------------------------------ parsing
 
@@ -220,6 +253,19 @@ class Uniprot(ArchiveBuilder):
             raise self.error(path, f"{where}, field length",
                              f"length {length} disagrees with the sequence's {len(sequence)} residues")
 
+    def _check_mass(self, path: Path, where: str, mass: Any) -> None:
+        """The molecular weight an entry declares (SQ line MW, XML/JSON sequence mass) within the protein range;
+        it is not stored, but a file that declares an impossible one is not what it claims."""
+        if mass in (None, ""):
+            return
+        spec = rule("protein", "mass")
+        try:
+            value = float(mass)
+        except (TypeError, ValueError):
+            raise self.error(path, f"{where}, field mass", f"sequence mass {mass!r} is not a number") from None
+        if spec.outside(np.array([value])).any():
+            raise self.error(path, f"{where}, field mass", violation_text(spec, value))
+
     def _ec(self, values: list[str], path: Path, where: str) -> list[str]:
         out: list[str] = []
         for value in values:
@@ -244,6 +290,7 @@ class Uniprot(ArchiveBuilder):
             yield self._swissprot_row(record, path, where)
 
     def _swissprot_row(self, record: Any, path: Path, where: str) -> dict[str, Any]:
+        self._check_mass(path, where, record.seqinfo[1] if record.seqinfo else None)
         # Bio.SwissProt leaves the DE lines as one string: names and EC= are picked out with two regexes.
         description = _EVIDENCE.sub("", record.description or "")
         top = re.split(r"\b(?:Contains|Includes):", description)[0]  # components are other proteins
@@ -287,6 +334,7 @@ class Uniprot(ArchiveBuilder):
                     yield row
 
     def _xml_row(self, record: Any, path: Path, where: str) -> dict[str, Any]:
+        self._check_mass(path, where, record.annotations.get("sequence_mass"))
         ann = record.annotations
         names = [*ann.get("recommendedName_fullName", []), *ann.get("alternativeName_fullName", []),
                  *ann.get("submittedName_fullName", [])]
@@ -331,6 +379,9 @@ class Uniprot(ArchiveBuilder):
             raise self.error(path, where, f"header id {record.id!r} is not UniProt's db|accession|entry_name")
         if len(record.seq) == 0:
             raise self.error(path, where, "entry has no sequence")
+        problem = sequence_alphabet_error(str(record.seq), "protein")
+        if problem:
+            raise self.error(path, where, problem)
         text = record.description[len(record.id):].strip()
         pieces = _FASTA_FIELD.split(" " + text)
         name, fields = pieces[0].strip(), dict(zip(pieces[1::2], (p.strip() for p in pieces[2::2]), strict=True))
@@ -361,6 +412,7 @@ class Uniprot(ArchiveBuilder):
             data = fh.read()
         text = decode_utf8(data, path, self.SOURCE)
         raw = read_csv_strings(text, path, self.SOURCE, delimiter="\t", expected=["Entry"])
+        check_line_end(text, path, self.SOURCE, "UniProt's REST TSV")
         typed = convert_columns(raw, TSV_COLUMNS, source=self.SOURCE, file=path)
         has_ec_column = "EC number" in raw.table.column_names
         for i, row in enumerate(rows(typed)):
@@ -418,6 +470,7 @@ class Uniprot(ArchiveBuilder):
         ecs = [e.get("value", "") for n in named if isinstance(n, dict) for e in n.get("ecNumbers") or []]
         organism = entry.get("organism") or {}
         sequence = entry.get("sequence") or {}
+        self._check_mass(path, where, sequence.get("molWeight") if isinstance(sequence, dict) else None)
         genes = []
         for gene in entry.get("genes") or []:
             if gene.get("geneName"):

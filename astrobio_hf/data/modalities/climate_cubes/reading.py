@@ -11,7 +11,6 @@ import numpy as np
 import xarray as xr
 from xarray import SerializationWarning
 
-from ...physical_ranges import rule
 from ..climate_units import check_climate_range, to_declared_unit
 from .axes import _coord_attrs, identify_axes
 from .grid import AXIS_ORDER, ClimateCube, ClimateCubeError, CubeGrid, Extrapolation, LevelPolicy, TimeMode
@@ -138,11 +137,11 @@ def load_climate_cube(
             roles = identify_axes(ds, name, source=source)
             axes_used[name] = roles
             da = ds[name]
-            if rule("climate", name) is not None:  # every native value, before averaging can hide one
-                native = _mask_default_fill(da.astype(np.float64), da).values
-                native, _, _ = to_declared_unit(native, name, _units_of(ds, name), source, ClimateCubeError)
-                check_climate_range(native, name, tuple(map(str, da.dims)), source, ClimateCubeError)
-                del native
+            # every native value, before averaging can hide one (inf in any variable; the range where declared)
+            native = _mask_default_fill(da.astype(np.float64), da).values
+            native, _, _ = to_declared_unit(native, name, _units_of(ds, name), source, ClimateCubeError)
+            check_climate_range(native, name, tuple(map(str, da.dims)), source, ClimateCubeError)
+            del native
             extra = [d for d in da.dims if d not in roles.values()]
             da = da.isel({d: 0 for d in extra}, drop=True)
 

@@ -63,7 +63,21 @@ def _numeric(frame: pd.DataFrame, column: str, line_numbers: list[int], path: Pa
         raise
 
 
+def _check_field_counts(path: Path, lines: list[tuple[int, str]], sep: str, names: list[str] | None) -> None:
+    """Every data line holds as many fields as the header: pandas fills a short (cut) line with NaN silently."""
+    def count(text: str) -> int:
+        return len(text.strip().split()) if sep == r"\s+" else len(text.split(sep))
+
+    rows = lines if names is not None else lines[1:]
+    want = len(names) if names is not None else count(lines[0][1]) if lines else 0
+    for number, text in rows:
+        if text.strip() and count(text) != want:
+            raise SpectrumFormatError(f"{path}: line {number}: {count(text)} fields where the header has {want} "
+                                      f"({text.strip()[:60]!r}: a cut or damaged line)")
+
+
 def _read_frame(path: Path, lines: list[tuple[int, str]], sep: str, names: list[str] | None) -> pd.DataFrame:
+    _check_field_counts(path, lines, sep, names)
     text = "\n".join(t for _, t in lines)
     try:
         return pd.read_csv(
