@@ -92,7 +92,8 @@ def main(argv: list[str] | None = None) -> int:
         timings[f"prepare_{protocol}"] = time.perf_counter() - t
         train = [str(bin_dir / "accelerate"), "launch", "--num_processes", "1", "--num_machines", "1",
                  "--mixed_precision", "no", "--dynamo_backend", "no", str(REPO / "train.py"),
-                 str(REPO / "configs" / kind["recipe"]), "--dataset_path", str(dataset), "--output_dir", str(model_dir)]
+                 str(REPO / "configs" / kind["recipe"]), "--dataset_path", str(dataset), "--output_dir", str(model_dir),
+                 "--overwrite_output_dir"]  # a new demo replaces the previous demo's model
         if args.epochs is not None:
             train += ["--num_train_epochs", str(args.epochs)]
         t = time.perf_counter()

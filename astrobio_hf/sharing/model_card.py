@@ -241,7 +241,7 @@ def write_model_card(model_dir: str | Path, model: Any = None, *,
     metrics = metrics if metrics is not None else recorded.get("validation_metrics")
     data_sources = data_sources if data_sources is not None else recorded.get("data_sources")
     preset = preset or recorded.get("preset")
-    evaluations = [json.loads(p.read_text()) for p in sorted(model_dir.glob("evaluation/*/results.json"))]
+    evaluations = evaluations_of_these_weights(model_dir)
     config, parameters = None, None
     if model is None:
         from transformers import AutoConfig
@@ -259,6 +259,23 @@ def write_model_card(model_dir: str | Path, model: Any = None, *,
     path = model_dir / CARD_FILENAME
     card.save(str(path))
     return path
+
+
+def evaluations_of_these_weights(model_dir: str | Path) -> list[dict[str, Any]]:
+    """The ``evaluation/*/results.json`` of the weights now in ``model_dir``: an evaluation without a recorded weights
+    fingerprint, or with another one (an older model's), is left out of the card."""
+    from .fingerprint import weights_fingerprint
+
+    current = weights_fingerprint(model_dir)
+    kept = []
+    for path in sorted(Path(model_dir).glob("evaluation/*/results.json")):
+        try:
+            result = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError):
+            continue
+        if current is not None and result.get("weights_fingerprint") == current:
+            kept.append(result)
+    return kept
 
 
 def save_with_card(model: Any, output_dir: str | Path, *, tokenizer: Any = None, **card_kwargs: Any) -> Path:
@@ -454,5 +471,5 @@ def _refuse_secrets(text: str, what: str) -> None:
 
 
 __all__ = ["find_local_paths", "refuse_local_paths", "scrub_local_paths", "summarize_sources", "model_index",
-           "write_model_card", "build_model_card", "save_with_card", "count_parameters_in_dir", "infer_preset",
+           "write_model_card", "build_model_card", "evaluations_of_these_weights", "save_with_card", "count_parameters_in_dir", "infer_preset",
            "secret_env_values", "scrub_secrets", "load_recipe", "CARD_FILENAME"]

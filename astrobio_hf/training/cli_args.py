@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
+import dataclasses
+import enum
 import json
 from pathlib import Path
+from typing import Any
 
 import yaml
 from transformers import HfArgumentParser
@@ -28,9 +32,16 @@ def load_recipe(path: str | Path) -> dict:
     return recipe
 
 
+def _parser() -> HfArgumentParser:
+    parser = HfArgumentParser((ModelArguments, DataArguments, AstroTrainingArguments))
+    # argparse would take --learning_rat as --learning_rate; recipe keys are strict, so are flags
+    parser.allow_abbrev = False
+    return parser
+
+
 def parse_train_args(argv: list[str]) -> tuple[ModelArguments, DataArguments, AstroTrainingArguments]:
     """`[recipe.yaml] [--flag value ...]` -> the three argument dataclasses (flags win over the recipe)."""
-    parser = HfArgumentParser((ModelArguments, DataArguments, AstroTrainingArguments))
+    parser = _parser()
     recipe: dict = {}
     if argv and argv[0].endswith(RECIPE_SUFFIXES):
         recipe = load_recipe(argv[0])
@@ -48,4 +59,43 @@ def parse_train_args(argv: list[str]) -> tuple[ModelArguments, DataArguments, As
     return model_args, data_args, training_args
 
 
-__all__ = ["parse_train_args", "load_recipe"]
+def command_line_keys(argv: list[str]) -> list[str]:
+    """The argument names given on the command line (after the recipe file), in the order given."""
+    flags = argv[1:] if argv and argv[0].endswith(RECIPE_SUFFIXES) else argv
+    parser = _parser()
+    for action in parser._actions:
+        action.default = argparse.SUPPRESS
+        action.required = False
+    given, _ = parser.parse_known_args(flags)
+    return list(vars(given))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def effective_arguments(argv: list[str], *args: Any) -> dict[str, Any]:
+    """What the run really used, for the model card and run_info.json: the recipe's file name, every argument set by
+    the recipe or the command line with the value in force after the overrides, and which came from the command
+    line. ``args``: the parsed dataclasses."""
+    recipe = load_recipe(argv[0]) if argv and argv[0].endswith(RECIPE_SUFFIXES) else {}
+    overridden = command_line_keys(argv)
+    values: dict[str, Any] = {}
+    for parsed in args:
+        as_dict = parsed.to_dict() if hasattr(parsed, "to_dict") else dataclasses.asdict(parsed)
+        values.update(as_dict)
+    keys = list(recipe) + [k for k in overridden if k not in recipe]
+    out: dict[str, Any] = {"recipe_file": Path(argv[0]).name} if recipe else {}
+    out.update({k: _plain(values[k]) for k in keys if k in values})
+    if overridden:
+        out["command_line_overrides"] = {k: _plain(values[k]) for k in overridden if k in values}
+    return out
+
+
+__all__ = ["parse_train_args", "load_recipe", "effective_arguments", "command_line_keys"]
