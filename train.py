@@ -19,6 +19,7 @@ from astrobio_hf.data.provenance import summarize_provenance
 from astrobio_hf.inference.processing import AstroMultimodalProcessor
 from astrobio_hf.sharing.hub import push_model
 from astrobio_hf.sharing.model_card import scrub_local_paths, scrub_secrets, write_model_card
+from astrobio_hf.sharing.remote_code import add_remote_code
 from astrobio_hf.training.callbacks import build_callbacks
 from astrobio_hf.training.checkpoints import last_complete_checkpoint, remove_incomplete_checkpoints
 from astrobio_hf.training.cli_args import effective_arguments, parse_train_args
@@ -133,6 +134,9 @@ def main(argv: list[str] | None = None) -> dict:
             if model_args.model_type == "multimodal":
                 # predict / AutoProcessor / pipeline encode new planets with the training data's transforms
                 AstroMultimodalProcessor.from_spec(task.spec).save_pretrained(output)
+        if model_args.model_type == "multimodal" and not model_args.lora_r and (output / "config.json").is_file():
+            # code + auto_map beside the weights: AutoModel/AutoProcessor/pipeline load without astrobio-hf
+            add_remote_code(output)
         curve = write_loss_curve(trainer.state.log_history, output / "loss_curve.png",
                                  title=f"{model_args.model_type}: {output.name}")
         if curve is not None:

@@ -180,6 +180,10 @@ def build_model_card(model: Any = None, *, config: Any = None, parameters: int |
         "",
         'model = AutoModel.from_pretrained("ORG/NAME")  # this repository id, or the local folder',
         "```",
+        *(["",
+           "Without astrobio-hf, the code saved beside the weights serves `AutoModel`, `AutoConfig`, `AutoProcessor` "
+           'and `pipeline("habitability-classification", model=...)` with `trust_remote_code=True`.']
+          if model_type == "astro_multimodal" else []),
         "",
         "## Architecture",
         "",
@@ -285,6 +289,10 @@ def save_with_card(model: Any, output_dir: str | Path, *, tokenizer: Any = None,
     model.save_pretrained(str(output_dir))
     if tokenizer is not None:
         tokenizer.save_pretrained(str(output_dir))
+    if getattr(model.config, "model_type", None) == "astro_multimodal":
+        from .remote_code import add_remote_code
+
+        add_remote_code(output_dir, type(model.config), type(model))  # loads without astrobio-hf
     return write_model_card(output_dir, model, **card_kwargs)
 
 
