@@ -30,8 +30,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..evaluation import EvaluationError, evaluate
     from ..evaluation.report import markdown_table
+    from ..sharing.hub import ModelSourceError, check_model_source
 
     try:
+        check_model_source(args.model)
+        if not args.model.is_dir():  # evaluate reads a local folder only
+            raise ModelSourceError(f"--model {args.model}: no such folder")
         results = evaluate(args.model, args.dataset, split=args.split, protocol=args.protocol, out_dir=args.output,
                            ablations=not args.no_ablations, n_resamples=args.resamples, seed=args.seed)
     except (EvaluationError, FileNotFoundError, KeyError, ValueError) as exc:

@@ -31,6 +31,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--graph", help="metabolic model: SBML, KGML or JSON (optional)")
     parser.add_argument("--dataset", help="prepared multimodal dataset to look planets up in (default: the one "
                                           "recorded next to the checkpoint)")
+    parser.add_argument("--force", action="store_true",
+                        help="use a --light-curve / --spectrum file even though its header names another star or "
+                             "planet")
     parser.add_argument("--json", action="store_true")
     parser.set_defaults(func=run)
 
@@ -82,7 +85,8 @@ def run(args: argparse.Namespace) -> int:
         elif by_values:
             catalogs = ([catalog_row(args.catalog, name, args.catalog_table) for name in args.planet] if args.catalog
                         else [parse_values(args.values)])
-            predictions = [predict(model, values, processor=processor, **modality_files) for values in catalogs]
+            predictions = [predict(model, values, processor=processor, force=args.force, **modality_files)
+                           for values in catalogs]
         else:
             dataset = args.dataset or dataset_of(args.model)
             predictions = [predict(model, planet=name, dataset=dataset, processor=processor) for name in args.planet]
