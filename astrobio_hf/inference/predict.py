@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import json
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from ..data.collator import ArrowBatches
 from ..data.multimodal_schema import SPEC_FILENAME, MultimodalSpec, load_multimodal_dataset
 from ..data.names import normalize_name
 from ..models.multimodal import MODALITIES, AstroMultimodalModel
+from .catalog_file import read_catalog
 from .catalog_values import catalog_mapping, check_catalog_values
 from .processing import AstroMultimodalProcessor, PlanetInputs
 
@@ -194,24 +194,17 @@ def predict(model: str | Path | AstroMultimodalModel, catalog: Any = None, *, pl
 
 
 def catalog_row(path: str | Path, planet: str, table: str = "pscomppars") -> dict[str, Any]:
-    """One planet's columns from a NASA Exoplanet Archive file (CSV / IPAC / VOTable, as downloaded), parsed by the
-    archive's builder (the parser the training data went through); matched on the normalised name."""
-    from ..data.sources import get_builder
-
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"catalog file {path} does not exist")
-    with tempfile.TemporaryDirectory(prefix="astrobio-catalog-") as cache:
-        builder = get_builder("nasa_exoplanet_archive", cache_dir=cache, data_files=[str(path)], table=table)
-        builder.download_and_prepare()
-        rows = builder.as_dataset(split="train")
-        wanted = normalize_name(planet)
-        names = [normalize_name(n) for n in rows["pl_name"]]
-        if wanted not in names:
-            close = [n for n, k in zip(rows["pl_name"], names, strict=True) if wanted[:5] and k.startswith(wanted[:5])]
-            raise KeyError(f"planet {planet!r} is not in {path} ({len(names)} planets"
-                           + (f"; similar: {close[:5]}" if close else "") + ")")
-        return dict(rows[names.index(wanted)])
+    """One planet's columns from a NASA Exoplanet Archive file (CSV / IPAC / VOTable, as downloaded, or
+    ``"packaged"``), parsed by the archive's builder (the parser the training data went through); matched on the
+    normalised name."""
+    rows = read_catalog(path, table)
+    wanted = normalize_name(planet)
+    names = [normalize_name(n) for n in rows["pl_name"]]
+    if wanted not in names:
+        close = [n for n, k in zip(rows["pl_name"], names, strict=True) if wanted[:5] and k.startswith(wanted[:5])]
+        raise KeyError(f"planet {planet!r} is not in {path} ({len(names)} planets"
+                       + (f"; similar: {close[:5]}" if close else "") + ")")
+    return dict(rows[names.index(wanted)])
 
 
 def parse_values(items: list[str]) -> dict[str, float | str]:

@@ -167,3 +167,38 @@ def test_auto_processor_and_pipeline_after_import(checkpoint):
     direct = predict(checkpoint, KEPLER_186F)
     assert result["habitability_probability"] == pytest.approx(direct.habitability_probability, rel=1e-5)
     assert result["missing_inputs"] == direct.missing_inputs
+
+
+def test_score_the_whole_packaged_catalog_in_one_run(checkpoint, tmp_path, capsys):
+    import pandas as pd
+
+    from astrobio_hf.inference.catalog_scoring import score_catalog
+
+    out = tmp_path / "ranked.parquet"
+    assert cli(["predict", "--model", str(checkpoint), "--catalog", "packaged", "--all", "--output", str(out)]) == 0
+    assert "scored 5967 planets" in capsys.readouterr().out
+    ranked = pd.read_parquet(out)
+    assert len(ranked) == 5967 and ranked["planet_name"].is_unique
+    assert ranked["habitability_probability"].is_monotonic_decreasing
+    assert list(ranked["rank"]) == list(range(1, 5968))
+    assert (ranked["habitable"] == (ranked["habitability_probability"] >= ranked["threshold"])).all()
+    assert ranked[["p_too_hot", "p_temperate", "p_too_cold"]].sum(axis=1).round(5).eq(1.0).all()
+    # the label rule's answer where its inputs are there; its reason where they are not
+    assert ranked["rule_habitability"].notna().sum() > 1000 and ranked["rule_reason"].notna().any()
+    # batched scoring gives what predict() gives for the same planet
+    row = ranked.set_index("planet_name").loc["Kepler-186 f"]
+    single = predict(checkpoint, catalog_row("packaged", "Kepler-186 f"))
+    assert row["habitability_probability"] == pytest.approx(single.habitability_probability, abs=1e-5)
+    assert row["missing_inputs"].split(";") == single.missing_inputs
+    assert row["missing_catalog_values"] == ";".join(single.missing_catalog_values)
+    # Python call, CSV
+    frame = score_catalog(checkpoint, "packaged", output=tmp_path / "ranked.csv", batch_size=1000)
+    assert len(pd.read_csv(tmp_path / "ranked.csv")) == 5967
+    assert frame["planet_name"].tolist() == ranked["planet_name"].tolist()
+
+
+def test_score_all_needs_a_catalog_and_names_bad_ones(checkpoint, tmp_path, capsys):
+    assert cli(["predict", "--model", str(checkpoint), "--all"]) == 2
+    assert "--all needs --catalog" in capsys.readouterr().err
+    assert cli(["predict", "--model", str(checkpoint), "--catalog", str(tmp_path / "nope.csv"), "--all"]) == 1
+    assert "nope.csv does not exist" in capsys.readouterr().err
