@@ -13,8 +13,6 @@ import os
 import sys
 from pathlib import Path
 
-from transformers import set_seed
-
 from astrobio_hf.data.provenance import summarize_provenance
 from astrobio_hf.inference.processing import AstroMultimodalProcessor
 from astrobio_hf.sharing.hub import push_model
@@ -23,6 +21,7 @@ from astrobio_hf.sharing.remote_code import add_remote_code
 from astrobio_hf.training.callbacks import build_callbacks
 from astrobio_hf.training.checkpoints import last_complete_checkpoint, remove_incomplete_checkpoints
 from astrobio_hf.training.cli_args import effective_arguments, parse_train_args
+from astrobio_hf.training.console import quiet_console
 from astrobio_hf.training.loss_curve import write_loss_curve
 from astrobio_hf.training.output_dir import OutputDirError, check_output_dir, empty_output_dir
 from astrobio_hf.training.streaming import configure_streaming
@@ -54,6 +53,8 @@ def resolve_resume(value: str | None, output_dir: str) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> dict:
+    from transformers import set_seed  # after astrobio_hf's imports: its __init__ filters import-time noise
+
     command = sys.argv[1:] if argv is None else list(argv)
     model_args, data_args, training_args = parse_train_args(command)
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -94,6 +95,7 @@ def main(argv: list[str] | None = None) -> dict:
     )
     if task.label_names:
         trainer.label_names = task.label_names
+    quiet_console(trainer, training_args.disable_tqdm)
     run_info = {
         "model_type": model_args.model_type,
         "num_parameters": sum(p.numel() for p in trainer.model.parameters()),

@@ -3,9 +3,12 @@ archive's builder: the parser the training data went through (CSV, IPAC, VOTable
 
 from __future__ import annotations
 
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
+
+from ..data.names import normalize_name
 
 PACKAGED = "packaged"
 
@@ -34,4 +37,30 @@ def read_catalog(catalog: str | Path, table: str = "pscomppars") -> Any:
         return builder.as_dataset(split="train", in_memory=True)  # the cache folder goes away on return
 
 
-__all__ = ["PACKAGED", "resolve_catalog", "read_catalog"]
+_LETTER = re.compile(r"^(.*\S)\s+([a-z])$")
+
+
+def similar_names(planet: str, names: list[str], hosts: list[str], limit: int = 5) -> list[str]:
+    """Catalog names to suggest for a planet name that is not in the catalog: the same planet under its host's new
+    name first (the archive renames hosts: its "Kepler-90 i" orbits "KOI-351", so "Kepler-90 h" is "KOI-351 h"),
+    then names sharing the first characters."""
+    by_key = {normalize_name(n): n for n in names}
+    aliases: dict[str, set[str]] = {}
+    for name, host in zip(names, hosts, strict=True):
+        found = _LETTER.match(str(name or ""))
+        if found and host and normalize_name(found.group(1)) != normalize_name(host):
+            aliases.setdefault(normalize_name(found.group(1)), set()).add(str(host))
+            aliases.setdefault(normalize_name(host), set()).add(found.group(1))
+    out: list[str] = []
+    wanted = _LETTER.match(planet.strip())
+    if wanted:
+        for other in sorted(aliases.get(normalize_name(wanted.group(1)), ())):
+            hit = by_key.get(normalize_name(f"{other} {wanted.group(2)}"))
+            if hit and hit not in out:
+                out.append(hit)
+    key = normalize_name(planet)
+    out += [n for k, n in by_key.items() if key[:5] and k.startswith(key[:5]) and n not in out]
+    return out[:limit]
+
+
+__all__ = ["PACKAGED", "resolve_catalog", "read_catalog", "similar_names"]

@@ -23,7 +23,7 @@ from ..data.collator import ArrowBatches
 from ..data.multimodal_schema import SPEC_FILENAME, MultimodalSpec, load_multimodal_dataset
 from ..data.names import normalize_name
 from ..models.multimodal import MODALITIES, AstroMultimodalModel
-from .catalog_file import read_catalog
+from .catalog_file import read_catalog, similar_names
 from .catalog_values import catalog_mapping, check_catalog_values
 from .processing import AstroMultimodalProcessor, PlanetInputs
 
@@ -201,7 +201,8 @@ def catalog_row(path: str | Path, planet: str, table: str = "pscomppars") -> dic
     wanted = normalize_name(planet)
     names = [normalize_name(n) for n in rows["pl_name"]]
     if wanted not in names:
-        close = [n for n, k in zip(rows["pl_name"], names, strict=True) if wanted[:5] and k.startswith(wanted[:5])]
+        close = similar_names(planet, rows["pl_name"], rows["hostname"] if "hostname" in rows.column_names
+                              else [""] * len(names))
         raise KeyError(f"planet {planet!r} is not in {path} ({len(names)} planets"
                        + (f"; similar: {close[:5]}" if close else "") + ")")
     return dict(rows[names.index(wanted)])

@@ -286,6 +286,8 @@ def save_with_card(model: Any, output_dir: str | Path, *, tokenizer: Any = None,
     """What a trainer or the demo calls after training: `save_pretrained` (safetensors), the tokenizer if any, and
     the model card (keyword arguments as for `write_model_card`). Returns the card's path."""
     output_dir = Path(output_dir)
+    if card_kwargs.get("recipe") is not None:  # read first: a wrong recipe path must not leave weights without a card
+        card_kwargs["recipe"] = load_recipe(card_kwargs["recipe"])
     model.save_pretrained(str(output_dir))
     if tokenizer is not None:
         tokenizer.save_pretrained(str(output_dir))

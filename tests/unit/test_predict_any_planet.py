@@ -202,3 +202,8 @@ def test_score_all_needs_a_catalog_and_names_bad_ones(checkpoint, tmp_path, caps
     assert "--all needs --catalog" in capsys.readouterr().err
     assert cli(["predict", "--model", str(checkpoint), "--catalog", str(tmp_path / "nope.csv"), "--all"]) == 1
     assert "nope.csv does not exist" in capsys.readouterr().err
+
+
+def test_suggestions_follow_the_archives_renames():
+    with pytest.raises(KeyError, match=r"similar: \['KOI-351 h'"):  # the 2025 catalog calls Kepler-90 KOI-351
+        catalog_row("packaged", "Kepler-90 h")
