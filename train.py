@@ -22,6 +22,7 @@ from astrobio_hf.training.callbacks import build_callbacks
 from astrobio_hf.training.checkpoints import last_complete_checkpoint, remove_incomplete_checkpoints
 from astrobio_hf.training.cli_args import effective_arguments, parse_train_args
 from astrobio_hf.training.console import quiet_console
+from astrobio_hf.training.decision_threshold import set_validation_threshold
 from astrobio_hf.training.loss_curve import write_loss_curve
 from astrobio_hf.training.output_dir import OutputDirError, check_output_dir, empty_output_dir
 from astrobio_hf.training.streaming import configure_streaming
@@ -115,6 +116,10 @@ def main(argv: list[str] | None = None) -> dict:
     if training_args.do_train:
         resume = resolve_resume(training_args.resume_from_checkpoint, training_args.output_dir)
         train_result = trainer.train(resume_from_checkpoint=resume)
+        if model_args.model_type == "multimodal" and task.eval_dataset is not None:
+            # the decision threshold of the kept weights, chosen on the eval split, saved in config.json
+            results["threshold"] = run_info["threshold"] = set_validation_threshold(
+                trainer, task.eval_dataset).to_dict()
         trainer.save_model()
         trainer.log_metrics("train", train_result.metrics)
         trainer.save_metrics("train", train_result.metrics)

@@ -48,7 +48,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def format_prediction(p) -> str:
-    lines = [f"{p.planet_name}: habitability probability {p.habitability_probability:.3f}, hz_class {p.hz_class} "
+    decision = "habitable" if p.habitable else "not habitable"
+    lines = [f"{p.planet_name}: {decision} (probability {p.habitability_probability:.3f}, threshold "
+             f"{p.threshold:.3g}), hz_class {p.hz_class} "
              f"({', '.join(f'{k} {v:.2f}' for k, v in p.hz_class_probabilities.items())})",
              f"  modalities present: {', '.join(p.modalities_present) or 'none'}"]
     if p.missing_inputs:

@@ -22,6 +22,7 @@ from torch.utils.data import Dataset as TorchDataset
 from torch_geometric.data import Batch
 
 from .multimodal_schema import ARRAY_MODALITIES, MultimodalSpec
+from .planet_scaling import PlanetParamScaling, scaling_of
 
 Rows = pa.Table | Sequence[Mapping[str, Any]] | Sequence[pa.Table]
 
@@ -141,17 +142,22 @@ def graphs_from_table(table: pa.Table, present: np.ndarray) -> Batch:
 
 @dataclass
 class MultimodalCollator:
-    """Multimodal rows (an Arrow slice, or row dicts) -> model inputs. `return_names` adds `planet_name`."""
+    """Multimodal rows (an Arrow slice, or row dicts) -> model inputs. `return_names` adds `planet_name`.
+
+    planet_params are standardised with the scaling the spec records (`planet_scaling`), if any."""
 
     spec: MultimodalSpec
     return_names: bool = False
 
+    def __post_init__(self) -> None:
+        self.scaling: PlanetParamScaling | None = scaling_of(self.spec)
+
     def __call__(self, rows: Rows) -> dict[str, Any]:
         table = to_table(rows, self.spec)
         p = len(self.spec.planet_param_names)
+        values = _numpy(table.column("planet_params").combine_chunks().flatten()).astype(np.float32).reshape(-1, p)
         out: dict[str, Any] = {
-            "planet_params": torch.from_numpy(
-                _numpy(table.column("planet_params").combine_chunks().flatten()).astype(np.float32).reshape(-1, p)),
+            "planet_params": torch.from_numpy(values if self.scaling is None else self.scaling.apply(values)),
             "planet_params_mask": torch.from_numpy(
                 _numpy(table.column("planet_params_mask").combine_chunks().flatten()).astype(bool).reshape(-1, p)),
         }

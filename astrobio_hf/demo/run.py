@@ -3,9 +3,12 @@
 1. write the sample: the packaged NASA Exoplanet Archive snapshot (5,967 real planets) plus light curves and spectra
    generated from each planet's own parameters (``--sample generated``: the fully generated population instead);
 2. for each protocol (``full``; ``withheld`` = no pl_insol / pl_eqt): `astrobio-hf prepare --dataset multimodal`
-   (the NASA builder reads the snapshot like a user's dump), `accelerate launch train.py RECIPE`, and
-   `astrobio-hf evaluate` on the held-out test split (baselines, intervals, ablations; rewrites the model card);
-3. reload the full-protocol checkpoint with `from_pretrained` and predict for named planets;
+   (the NASA builder reads the snapshot like a user's dump), `accelerate launch train.py RECIPE`,
+   `astrobio-hf evaluate` on the held-out test split, and `astrobio-hf evaluate --folds 5`: the recipe and every
+   baseline retrained on host-grouped folds, every labelled planet scored out of fold, paired differences
+   (both rewrite the model card);
+3. reload the full-protocol checkpoint with `from_pretrained` and predict for named planets and for reference
+   planets given by values (Earth twin, hot Jupiter, cold giant) next to the label rule's answer;
 4. print the results tables and where everything went (also `summary.json`).
 """
 
@@ -22,6 +25,7 @@ from typing import Any
 
 from ..progress import PREFIX
 from .real_sample import write_real_sample
+from .reference_cases import REFERENCE_CASES, rule_answer
 from .sample import describe_sample, write_demo_sample
 
 REPO = Path(__file__).resolve().parents[2]
@@ -52,6 +56,20 @@ def _run(step: str, command: list[str], log: Path) -> None:
     print(f"[demo]   done in {time.perf_counter() - started:.1f} s (log: {log.name})", flush=True)
 
 
+def write_recipe(recipe: Path, target: Path, epochs: float | None) -> Path:
+    """The demo's recipe as run (``--epochs`` applied), beside its outputs: train.py and the folds read this file."""
+    import yaml
+
+    from ..training.cli_args import load_recipe
+
+    values = load_recipe(recipe)
+    if epochs is not None:
+        values["num_train_epochs"] = epochs
+    target.write_text(f"# {recipe.name} as `make demo` ran it" + (f" (num_train_epochs {epochs})" if epochs else "")
+                      + "\n" + yaml.safe_dump(values, sort_keys=False))
+    return target
+
+
 def _suffix(protocol: str) -> str:
     return "" if protocol == "full" else f"_{protocol}"
 
@@ -66,6 +84,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epochs", type=float, default=None, help="override the recipe's num_train_epochs")
     parser.add_argument("--resamples", type=int, default=200, help="host-bootstrap resamples of the evaluation")
+    parser.add_argument("--folds", type=int, default=5, help="out-of-fold evaluation folds (0: the test split only)")
+    parser.add_argument("--workers", type=int, default=2, help="folds trained side by side (one per core)")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads per fold worker")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     kind = SAMPLES[args.sample]
@@ -82,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
 
     timings: dict[str, float] = {"sample": manifest["seconds"]}
     results: dict[str, dict[str, Any]] = {}
+    crossval: dict[str, dict[str, Any]] = {}
+    recipe = write_recipe(REPO / "configs" / kind["recipe"], out / "recipe.yaml", args.epochs)
     for protocol in kind["protocols"]:
         dataset, model_dir = out / f"dataset{_suffix(protocol)}", out / f"model{_suffix(protocol)}"
         t = time.perf_counter()
@@ -92,10 +115,8 @@ def main(argv: list[str] | None = None) -> int:
         timings[f"prepare_{protocol}"] = time.perf_counter() - t
         train = [str(bin_dir / "accelerate"), "launch", "--num_processes", "1", "--num_machines", "1",
                  "--mixed_precision", "no", "--dynamo_backend", "no", str(REPO / "train.py"),
-                 str(REPO / "configs" / kind["recipe"]), "--dataset_path", str(dataset), "--output_dir", str(model_dir),
+                 str(recipe), "--dataset_path", str(dataset), "--output_dir", str(model_dir),
                  "--overwrite_output_dir"]  # a new demo replaces the previous demo's model
-        if args.epochs is not None:
-            train += ["--num_train_epochs", str(args.epochs)]
         t = time.perf_counter()
         _run(f"train ({protocol})", train, out / f"train{_suffix(protocol)}.log")
         timings[f"train_{protocol}"] = time.perf_counter() - t
@@ -105,20 +126,40 @@ def main(argv: list[str] | None = None) -> int:
               "--resamples", str(args.resamples), "--seed", str(args.seed)], out / f"evaluate{_suffix(protocol)}.log")
         timings[f"evaluate_{protocol}"] = time.perf_counter() - t
         results[protocol] = json.loads((model_dir / "evaluation" / f"test_{protocol}" / "results.json").read_text())
+        if args.folds:
+            t = time.perf_counter()
+            _run(f"{args.folds}-fold out-of-fold evaluation ({protocol})",
+                 [cli, "evaluate", "--model", str(model_dir), "--dataset", str(dataset), "--folds", str(args.folds),
+                  "--recipe", str(recipe), "--workers", str(args.workers), "--threads", str(args.threads),
+                  "--resamples", str(args.resamples), "--seed", str(args.seed)],
+                 out / f"crossval{_suffix(protocol)}.log")
+            timings[f"crossval_{protocol}"] = time.perf_counter() - t
+            crossval[protocol] = json.loads((model_dir / "evaluation" / f"cv{args.folds}_{protocol}" /
+                                             "results.json").read_text())
 
     from ..inference.predict import predict  # after training: imports torch and the models
 
     model_dir, dataset = out / "model", out / "dataset"
     predictions = [predict(model_dir, planet=name, dataset=dataset) for name in manifest["named_planets"]]
+    references = [(case, rule_answer(values), predict(model_dir, values))
+                  for case, values in REFERENCE_CASES.items()]
     validation = json.loads((model_dir / "eval_results.json").read_text())
     summary = {
         "sample": args.sample,
         "validation": {k: v for k, v in validation.items() if k.startswith("eval_")},
         "test": {protocol: {m["name"]: m["metrics"] for m in r["methods"]} for protocol, r in results.items()},
         "test_rows": {protocol: r["rows"] for protocol, r in results.items()},
+        "cross_validation": {protocol: {"methods": {m["name"]: m["metrics"] for m in r["methods"]},
+                                        "paired": {p["b"]: p["differences"] for p in r["paired"]},
+                                        "folds": r["cross_validation"]["folds"], "seed": r["cross_validation"]["seed"],
+                                        "rows": r["rows"]}
+                             for protocol, r in crossval.items()},
         "predictions": [p.to_dict() for p in predictions],
+        "reference_cases": [{"case": case, "rule_habitability": rule[0], "rule_hz_class": rule[1],
+                             **prediction.to_dict()} for case, rule, prediction in references],
         "paths": {"sample": "sample", "dataset": "dataset", "model": "model", "model_card": "model/README.md",
-                  **{f"results_{p}": f"model{_suffix(p)}/evaluation/test_{p}" for p in results}},
+                  **{f"results_{p}": f"model{_suffix(p)}/evaluation/test_{p}" for p in results},
+                  **{f"crossval_{p}": f"model{_suffix(p)}/evaluation/cv{args.folds}_{p}" for p in crossval}},
         "real": [f"{Path(r['path']).name} ({r['package']}; {r['used_as']})" for r in manifest["real"]],
         "seconds": {**{k: round(v, 1) for k, v in timings.items()}, "total": round(time.perf_counter() - started, 1)},
     }
@@ -126,12 +167,21 @@ def main(argv: list[str] | None = None) -> int:
 
     from ..commands.predict import format_prediction
 
+    for protocol in crossval:
+        folder = out / f"model{_suffix(protocol)}" / "evaluation" / f"cv{args.folds}_{protocol}"
+        print(f"\n[demo] results, protocol {protocol}, {args.folds}-fold out of fold ({folder / 'figure.png'}):")
+        print((folder / "results.md").read_text())
     for protocol in results:
         folder = out / f"model{_suffix(protocol)}" / "evaluation" / f"test_{protocol}"
         print(f"\n[demo] results, protocol {protocol} (held-out test split; {folder / 'figure.png'}):")
         print((folder / "results.md").read_text())
     print("[demo] predictions (the full-protocol checkpoint reloaded with from_pretrained):")
     for prediction in predictions:
+        print(format_prediction(prediction))
+    print("\n[demo] reference planets given by values, next to the label rule's answer:")
+    for case, (habitability, hz_class), prediction in references:
+        rule = "no label" if habitability is None else ("habitable" if habitability else "not habitable")
+        print(f"{case}: rule says {rule}, {hz_class}")
         print(format_prediction(prediction))
     print(f"\n[demo] written under {out}: " + ", ".join(f"{k} {v}" for k, v in summary["paths"].items()))
     print("[demo] real inputs:")

@@ -6,7 +6,8 @@
   insolation computed from st_rad, st_teff and pl_orbsmax, exactly as the label code does for a planet with no
   pl_insol. A planet the rule cannot label is predicted "not habitable" and the train's most common hz_class.
 * ``logistic_regression`` and ``hist_gradient_boosting``: scikit-learn on planet_params (missing = 0) + the observed
-  mask, one binary and one three-way model each, ``class_weight="balanced"`` for the rare class.
+  mask, one binary and one three-way model each, ``class_weight="balanced"`` for the rare class. Given validation
+  rows, their decision threshold is chosen there (max F1, :mod:`.threshold`), as the model's is; else 0.5.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from threadpoolctl import threadpool_limits
 from ..data.labels import TEMPERATE, TOO_COLD, TOO_HOT, label_planet
 from ..models.multimodal.configuration_multimodal import HZ_CLASSES
 from .rows import SplitRows
+from .threshold import DEFAULT_THRESHOLD, choose_threshold
 
 BASELINES: tuple[str, ...] = ("majority", "label_rule", "logistic_regression", "hist_gradient_boosting")
 _HZ_INDEX = {TOO_HOT: HZ_CLASSES.index("too_hot"), TEMPERATE: HZ_CLASSES.index("temperate"),
@@ -33,11 +35,13 @@ _RULE_INPUTS = ("st_teff", "pl_insol", "st_rad", "pl_orbsmax", "pl_rade", "pl_bm
 
 @dataclass
 class Predictions:
-    """What a method predicts for the rows: habitable probability and hz_class index."""
+    """What a method predicts for the rows: habitable probability, hz_class index, and the decision threshold on
+    the probability (one number, or one per row when rows come from folds with their own thresholds)."""
 
     method: str
     probability: np.ndarray
     hz_class: np.ndarray
+    threshold: float | np.ndarray = DEFAULT_THRESHOLD
 
 
 def _majority_hz(train: SplitRows) -> int:
@@ -64,42 +68,56 @@ def label_rule(train: SplitRows, test: SplitRows, drop: Sequence[str] = ()) -> P
     return Predictions("label_rule", probability, hz)
 
 
-def _fit_predict(estimator_factory, train: SplitRows, test: SplitRows, drop: Sequence[str], name: str
-                 ) -> Predictions:
+def _fit_predict(estimator_factory, train: SplitRows, test: SplitRows, drop: Sequence[str], name: str,
+                 validation: SplitRows | None = None) -> Predictions:
     x_train, x_test = train.features(drop), test.features(drop)
+    x_validation = validation.features(drop) if validation is not None else x_test[:0]
     with threadpool_limits(1):  # OpenMP on a shared 2-core machine: one thread is many times faster than two
-        return _fit_predict_arrays(estimator_factory, train, x_train, x_test, name)
+        (probability, validation_probability), hz = _fit_predict_arrays(estimator_factory, train, x_train,
+                                                                        [x_test, x_validation])
+    threshold = DEFAULT_THRESHOLD
+    if validation is not None:
+        threshold = choose_threshold(validation.habitability, validation_probability).threshold
+    return Predictions(name, probability, hz, threshold)
 
 
-def _fit_predict_arrays(estimator_factory, train: SplitRows, x_train: np.ndarray, x_test: np.ndarray, name: str
-                        ) -> Predictions:
+def _fit_predict_arrays(estimator_factory, train: SplitRows, x_train: np.ndarray, x_predict: list[np.ndarray]
+                        ) -> tuple[list[np.ndarray], np.ndarray]:
+    """Habitable probabilities of each array of ``x_predict`` and the hz_class of the first."""
     if len(set(train.habitability.tolist())) < 2:
-        probability = np.full(len(x_test), float(train.habitability.mean()) if len(train) else 0.0)
+        rate = float(train.habitability.mean()) if len(train) else 0.0
+        probabilities = [np.full(len(x), rate) for x in x_predict]
     else:
-        probability = estimator_factory().fit(x_train, train.habitability).predict_proba(x_test)[:, 1]
+        fitted = estimator_factory().fit(x_train, train.habitability)
+        probabilities = [fitted.predict_proba(x)[:, 1] if len(x) else np.zeros(0) for x in x_predict]
     labelled = train.hz_class >= 0
     if len(set(train.hz_class[labelled].tolist())) < 2:
-        hz = np.full(len(x_test), _majority_hz(train))
+        hz = np.full(len(x_predict[0]), _majority_hz(train))
     else:
-        hz = estimator_factory().fit(x_train[labelled], train.hz_class[labelled]).predict(x_test)
-    return Predictions(name, probability, np.asarray(hz, dtype=int))
+        hz = estimator_factory().fit(x_train[labelled], train.hz_class[labelled]).predict(x_predict[0])
+    return probabilities, np.asarray(hz, dtype=int)
 
 
-def logistic_regression(train: SplitRows, test: SplitRows, drop: Sequence[str] = (), seed: int = 0) -> Predictions:
+def logistic_regression(train: SplitRows, test: SplitRows, drop: Sequence[str] = (), seed: int = 0,
+                        validation: SplitRows | None = None) -> Predictions:
     return _fit_predict(lambda: make_pipeline(StandardScaler(), LogisticRegression(
-        max_iter=2000, class_weight="balanced", random_state=seed)), train, test, drop, "logistic_regression")
+        max_iter=2000, class_weight="balanced", random_state=seed)), train, test, drop, "logistic_regression",
+        validation)
 
 
-def hist_gradient_boosting(train: SplitRows, test: SplitRows, drop: Sequence[str] = (), seed: int = 0
-                           ) -> Predictions:
+def hist_gradient_boosting(train: SplitRows, test: SplitRows, drop: Sequence[str] = (), seed: int = 0,
+                           validation: SplitRows | None = None) -> Predictions:
     return _fit_predict(lambda: HistGradientBoostingClassifier(class_weight="balanced", random_state=seed),
-                        train, test, drop, "hist_gradient_boosting")
+                        train, test, drop, "hist_gradient_boosting", validation)
 
 
-def run_baselines(train: SplitRows, test: SplitRows, drop: Sequence[str] = (), seed: int = 0) -> list[Predictions]:
-    """Every baseline of :data:`BASELINES`, in that order; ``drop``: columns removed by the protocol."""
-    return [majority(train, test), label_rule(train, test, drop), logistic_regression(train, test, drop, seed),
-            hist_gradient_boosting(train, test, drop, seed)]
+def run_baselines(train: SplitRows, test: SplitRows, drop: Sequence[str] = (), seed: int = 0,
+                  validation: SplitRows | None = None) -> list[Predictions]:
+    """Every baseline of :data:`BASELINES`, in that order; ``drop``: columns removed by the protocol;
+    ``validation``: rows to choose the fitted baselines' decision thresholds on."""
+    return [majority(train, test), label_rule(train, test, drop),
+            logistic_regression(train, test, drop, seed, validation),
+            hist_gradient_boosting(train, test, drop, seed, validation)]
 
 
 __all__ = ["BASELINES", "Predictions", "run_baselines", "majority", "label_rule", "logistic_regression",

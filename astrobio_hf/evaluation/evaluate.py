@@ -17,9 +17,11 @@ from typing import Any
 import numpy as np
 
 from ..data.multimodal_schema import load_multimodal_dataset
+from ..data.planet_scaling import scaling_of, with_scaling
 from ..data.protocols import WITHHELD_COLUMNS, check_protocol, describe_protocol
 from ..models.multimodal.configuration_multimodal import MODALITIES
 from ..sharing.fingerprint import weights_fingerprint
+from ..training.tasks import checkpoint_spec
 from .baselines import Predictions, run_baselines
 from .bootstrap import bootstrap_intervals
 from .metrics import habitability_metrics
@@ -35,7 +37,7 @@ class EvaluationError(ValueError):
 def _score(rows: SplitRows, pred: Predictions, n_resamples: int, seed: int) -> dict[str, Any]:
     def compute(index: np.ndarray) -> dict[str, float]:
         return habitability_metrics(rows.habitability[index], pred.probability[index], rows.hz_class[index],
-                                    pred.hz_class[index])
+                                    pred.hz_class[index], threshold=pred.threshold)
 
     everything = np.arange(len(rows))
     hosts = rows.hosts
@@ -50,7 +52,7 @@ def _ablation(model, dataset, spec, rows: SplitRows, full: Predictions, modality
     from .model_eval import modality_flags
 
     has = modality_flags(dataset, rows.indices, modality)
-    out = Predictions(f"model without {modality}", full.probability.copy(), full.hz_class.copy())
+    out = Predictions(f"model without {modality}", full.probability.copy(), full.hz_class.copy(), full.threshold)
     if has.any():
         rerun = model_predictions(model, dataset, spec, rows.indices[has], remove=(*base_remove, modality),
                                   hide_columns=drop)
@@ -102,9 +104,16 @@ def evaluate(model_dir: str | Path, dataset_dir: str | Path, *, split: str = "te
     # test-time withholding of a model trained on everything: hide the columns and the insolation-made cubes
     base_remove = ("climate_cube",) if protocol != trained_protocol else ()
     counts = modality_counts(splits[split], test.indices)
+    saved = checkpoint_spec(model_dir)  # the checkpoint's input scaling (fitted on its own train split)
+    spec = with_scaling(spec, scaling_of(saved) if saved is not None else None)
     predictions = [model_predictions(model, splits[split], spec, test.indices, remove=base_remove,
                                      hide_columns=drop, name="multimodal model")]
-    predictions += run_baselines(train, test, drop, seed)
+    threshold = float(getattr(model.config, "habitability_threshold", 0.5))
+    predictions[0].threshold = threshold
+    # the baselines' thresholds come from the same validation split as the model's (when the dataset has one)
+    validation = (split_rows(splits["validation"], spec, "validation")
+                  if "validation" in splits and split != "validation" else None)
+    predictions += run_baselines(train, test, drop, seed, validation=validation)
     if ablations:
         for modality in MODALITIES:
             if modality in base_remove or counts.get(modality, 0) == 0:
@@ -126,7 +135,10 @@ def evaluate(model_dir: str | Path, dataset_dir: str | Path, *, split: str = "te
         "splits": {k: v for k, v in (spec.extra.get("splits") or {}).items() if k != "host_to_split"},
         "bootstrap": {"resamples": n_resamples, "unit": "host star", "level": 0.95, "seed": seed},
         "methods": methods,
-        "threshold": 0.5,
+        "threshold": threshold,
+        "thresholds": {p.method: float(p.threshold) for p in predictions if not p.method.startswith("model w")},
+        "threshold_rule": "model: the habitability_threshold of its config (chosen on validation by train.py); "
+                          "logistic_regression, hist_gradient_boosting: max F1 on the validation split",
     }
     out = Path(out_dir) if out_dir is not None else model_dir / "evaluation" / f"{split}_{protocol}"
     paths = write_results(results, out)

@@ -31,7 +31,10 @@ def markdown_table(results: dict[str, Any]) -> str:
     """One row per method (model, baselines, ablations); 95% host-bootstrap intervals in brackets."""
     rows = results["rows"]
     name = f" ({results['dataset_name']})" if results.get("dataset_name") else ""
-    head = (f"Split `{results['split']}`, protocol `{results['protocol']['name']}`, dataset `{results['dataset']}`{name}: "
+    described = results.get("split_description")
+    seed = (results.get("cross_validation") or {}).get("seed")
+    split = f"`{results['split']}`" + (f" ({described}, folds seed {seed})" if described else "")
+    head = (f"Split {split}, protocol `{results['protocol']['name']}`, dataset `{results['dataset']}`{name}: "
             f"{rows['labelled']} labelled planets around {rows['hosts']} hosts, {rows['habitable']} habitable "
             f"(positive rate {_fmt(rows['positive_rate'])}: the chance level of PR-AUC). 95% intervals resample host "
             f"stars ({results['bootstrap']['resamples']} resamples).")
@@ -39,7 +42,33 @@ def markdown_table(results: dict[str, Any]) -> str:
              "|---|" + "---:|" * len(_SHOWN)]
     for entry in results["methods"]:
         lines.append(f"| {entry['name']} | " + " | ".join(_cell(entry, key) for key, _ in _SHOWN) + " |")
+    if results.get("paired"):
+        lines += ["", paired_table(results)]
     return "\n".join(lines) + "\n"
+
+
+_PAIRED_SHOWN = (("hz_macro_f1", "hz macro-F1"), ("pr_auc", "PR-AUC"), ("f1", "F1 (hab.)"),
+                 ("balanced_accuracy", "bal. acc."), ("roc_auc", "ROC-AUC"))
+
+
+def _difference(entry: dict[str, Any] | None) -> str:
+    if not entry or entry.get("difference") is None or math.isnan(entry["difference"]):
+        return "n/a"
+    low, high = entry.get("low", float("nan")), entry.get("high", float("nan"))
+    verdict = "" if math.isnan(low) else (" **+**" if low > 0 else " **-**" if high < 0 else "")
+    return f"{entry['difference']:+.3f} [{_fmt(low)}, {_fmt(high)}]{verdict}"
+
+
+def paired_table(results: dict[str, Any]) -> str:
+    """Model minus each other method on the same rows, with paired host-bootstrap intervals."""
+    lines = ["Paired differences, model minus method, over the same resampled hosts (95% intervals; **+**: the "
+             "interval lies above 0, the model is better; **-**: below 0, the model is worse):", "",
+             "| model minus | " + " | ".join(label for _, label in _PAIRED_SHOWN) + " |",
+             "|---|" + "---:|" * len(_PAIRED_SHOWN)]
+    for entry in results["paired"]:
+        lines.append(f"| {entry['b']} | " + " | ".join(_difference(entry["differences"].get(key))
+                                                     for key, _ in _PAIRED_SHOWN) + " |")
+    return "\n".join(lines)
 
 
 def write_results(results: dict[str, Any], out_dir: Path) -> dict[str, Path]:
@@ -84,4 +113,4 @@ def write_figure(curves: dict[str, tuple[np.ndarray, np.ndarray]], positive_rate
     return path
 
 
-__all__ = ["markdown_table", "write_results", "write_figure", "METRIC_KEYS"]
+__all__ = ["markdown_table", "paired_table", "write_results", "write_figure", "METRIC_KEYS"]

@@ -34,6 +34,14 @@ class SplitRows:
     def __len__(self) -> int:
         return len(self.indices)
 
+    def subset(self, index: np.ndarray, name: str) -> SplitRows:
+        """The rows at positions ``index`` (cross-validation folds of one pooled set of rows)."""
+        index = np.asarray(index, dtype=int)
+        return SplitRows(name=name, indices=self.indices[index], planet_names=[self.planet_names[i] for i in index],
+                         hosts=[self.hosts[i] for i in index], habitability=self.habitability[index],
+                         hz_class=self.hz_class[index], params=self.params[index], mask=self.mask[index],
+                         param_names=self.param_names)
+
     def features(self, drop: Sequence[str] = ()) -> np.ndarray:
         """planet_params (missing = 0) next to the observed mask, columns in ``drop`` removed: the tabular input."""
         keep = [j for j, n in enumerate(self.param_names) if n not in drop]

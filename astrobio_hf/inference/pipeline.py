@@ -60,12 +60,15 @@ class HabitabilityPipeline(Pipeline):
         probabilities = out["hz_class"][0].float().tolist()
         labels = [self.model.config.id2label[i] for i in range(len(probabilities))]
         best = max(range(len(probabilities)), key=probabilities.__getitem__)
+        threshold = float(getattr(self.model.config, "habitability_threshold", 0.5))
         return {
             "planet_name": planet.row["planet_name"],
             "label": labels[best],
             "score": probabilities[best],
             "scores": [{"label": label, "score": p} for label, p in zip(labels, probabilities, strict=True)],
             "habitability_probability": float(out["habitability"][0]),
+            "habitable": float(out["habitability"][0]) >= threshold,  # at the threshold chosen on validation
+            "threshold": threshold,
             "missing_inputs": planet.missing_modalities,
             "missing_catalog_values": planet.missing_params,
         }

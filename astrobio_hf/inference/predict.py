@@ -34,6 +34,9 @@ class PlanetPrediction:
 
     planet_name: str
     habitability_probability: float
+    #: the decision: probability >= the checkpoint's habitability_threshold (chosen on validation when trained)
+    habitable: bool
+    threshold: float
     hz_class: str
     hz_class_probabilities: dict[str, float]
     modalities_present: list[str]
@@ -112,6 +115,7 @@ def predict_record(model: AstroMultimodalModel, record: Any, tokenizer: Any = No
         missing_inputs, missing_values = missing_in_record(record, processor)
     batch = processor(record)
     out = model.predict_proba(**batch)
+    threshold = float(getattr(model.config, "habitability_threshold", 0.5))
     names = list(model.config.hz_class_names)
     probabilities = out["hz_class"][0].tolist()
     present = [m for m, here in zip(MODALITIES, out["modality_mask"][0].tolist(), strict=True) if here]
@@ -123,6 +127,8 @@ def predict_record(model: AstroMultimodalModel, record: Any, tokenizer: Any = No
     return PlanetPrediction(
         planet_name=str(record.get("planet_name", "")),
         habitability_probability=float(out["habitability"][0]),
+        habitable=bool(float(out["habitability"][0]) >= threshold),
+        threshold=threshold,
         hz_class=names[int(np.argmax(probabilities))],
         hz_class_probabilities=dict(zip(names, (float(p) for p in probabilities), strict=True)),
         modalities_present=present,

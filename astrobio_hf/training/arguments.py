@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 from transformers import TrainingArguments
 
+from .class_balance import CLASS_WEIGHTINGS
+
 MODEL_TYPES = ("multimodal", "llm", "graph_vae", "datacube")
 
 
@@ -31,6 +33,11 @@ class ModelArguments:
         default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
     )
     merge_lora: bool = field(default=False, metadata={"help": "also save the LoRA-merged full model"})
+    class_weighting: str = field(
+        default="balanced",
+        metadata={"help": "multimodal: per-class loss weights of both heads from the train split's labels: "
+                          "balanced (N / (K n_c)) | sqrt | none"},
+    )
 
     def __post_init__(self) -> None:
         if self.model_type not in MODEL_TYPES:
@@ -39,6 +46,8 @@ class ModelArguments:
             raise ValueError(f"--lora_r must be >= 0, got {self.lora_r}.")
         if self.lora_r and self.model_type != "llm":
             raise ValueError("--lora_r applies to --model_type llm only.")
+        if self.class_weighting not in CLASS_WEIGHTINGS:
+            raise ValueError(f"--class_weighting must be one of {CLASS_WEIGHTINGS}, got {self.class_weighting!r}.")
 
 
 @dataclass

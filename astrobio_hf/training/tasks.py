@@ -19,7 +19,8 @@ import datasets
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from ..data.collator import ArrowBatches, CubeCollator, GraphCollator, MultimodalCollator
-from ..data.multimodal_schema import MultimodalSpec, load_multimodal_dataset
+from ..data.multimodal_schema import SPEC_FILENAME, UNLABELLED, MultimodalSpec, load_multimodal_dataset
+from ..data.planet_scaling import fit_scaling, scaling_of, with_scaling
 from ..models import (
     AstroDatacubeConfig,
     AstroDatacubeModel,
@@ -32,6 +33,7 @@ from ..models import (
 )
 from ..models.presets import build_config, get_preset
 from .arguments import DataArguments, ModelArguments
+from .class_balance import class_weights
 from .eval_stream import EvalStream
 from .metrics import habitability_metrics
 from .streaming import StreamingSplits, load_streaming_splits
@@ -183,16 +185,8 @@ def build_task(model_args: ModelArguments, data_args: DataArguments, seed: int =
         evaluation = _limit(splits.get(data_args.eval_split), data_args.max_eval_samples)
 
     if kind == "multimodal":
-        preset = model_args.preset or DEFAULT_PRESETS[kind]
-        model = build_model(model_args, extra_config=None if model_args.model_name_or_path else _from_spec(preset, spec))
-        spec.check_model_config(model.config)
-        return TrainingTask(
-            model=model, train_dataset=_arrow(train),
-            eval_dataset=_eval(evaluation, streaming, streaming.rows.get(data_args.eval_split) if streaming else None),
-            data_collator=MultimodalCollator(spec),
-            prediction_fields=("habitability_logits", "hz_class_logits"), label_names=["habitability", "hz_class"],
-            compute_metrics=habitability_metrics, spec=spec, streaming=streaming,
-        )
+        eval_rows = streaming.rows.get(data_args.eval_split) if streaming else None
+        return multimodal_task(model_args, train, _eval(evaluation, streaming, eval_rows), spec, streaming)
     if kind == "graph_vae":
         keep = lambda rows: rows["graph_mask"]  # noqa: E731
         return TrainingTask(
@@ -214,6 +208,57 @@ def build_task(model_args: ModelArguments, data_args: DataArguments, seed: int =
             data_collator=CubeCollator(spec), spec=spec, streaming=streaming,
         )
     return _llm_task(model_args, data_args, train, evaluation, spec)
+
+
+def checkpoint_spec(path: str | Path) -> MultimodalSpec | None:
+    """The dataset spec saved beside a multimodal checkpoint (its processor's, else multimodal_spec.json)."""
+    folder = Path(path)
+    processor = folder / "processor_config.json"
+    if processor.is_file():
+        data = json.loads(processor.read_text()).get("spec")
+        if data:
+            return MultimodalSpec.from_dict(data)
+    if (folder / SPEC_FILENAME).is_file():
+        return MultimodalSpec.from_dict(json.loads((folder / SPEC_FILENAME).read_text()))
+    return None
+
+
+def label_column(dataset: datasets.Dataset, name: str):
+    """A label column as a numpy array (unlabelled = -100)."""
+    return dataset.with_format("numpy", columns=[name])[:][name]
+
+
+def multimodal_task(model_args: ModelArguments, train: datasets.Dataset | datasets.IterableDataset | None,
+                    evaluation: ArrowBatches | EvalStream | None, spec: MultimodalSpec,
+                    streaming: StreamingSplits | None = None) -> TrainingTask:
+    """The multimodal model's task. The train split fixes what the recipe learns from the data: the planet_params
+    scaling (fitted on its rows, or the starting checkpoint's, so a fine-tuned model keeps its input scale) and the
+    class weights of both heads (`--class_weighting`). A streamed split is not read twice: it keeps the spec's
+    scaling and trains unweighted."""
+    extra: dict[str, Any] = {}
+    if model_args.model_name_or_path:
+        saved = checkpoint_spec(model_args.model_name_or_path)
+        spec = with_scaling(spec, scaling_of(saved) if saved is not None else None)
+    elif isinstance(train, datasets.Dataset):
+        spec = with_scaling(spec, fit_scaling(train, spec, "train"))
+    if isinstance(train, datasets.Dataset):
+        for head, size in (("habitability", 2), ("hz_class", len(spec.hz_class_names))):
+            labels = label_column(train, head)
+            extra[f"{head}_class_weights"] = class_weights(labels[labels != UNLABELLED], size,
+                                                           model_args.class_weighting)
+    elif streaming is not None:
+        logger.info("--streaming: the spec's planet_params scaling (%s) and no class weights",
+                    "recorded" if scaling_of(spec) else "none")
+    if not model_args.model_name_or_path:
+        preset = model_args.preset or DEFAULT_PRESETS["multimodal"]
+        extra = {**_from_spec(preset, spec), **extra}
+    model = build_model(model_args, extra_config=extra)
+    spec.check_model_config(model.config)
+    return TrainingTask(
+        model=model, train_dataset=_arrow(train), eval_dataset=evaluation, data_collator=MultimodalCollator(spec),
+        prediction_fields=("habitability_logits", "hz_class_logits"), label_names=["habitability", "hz_class"],
+        compute_metrics=habitability_metrics, spec=spec, streaming=streaming,
+    )
 
 
 def _llm_task(model_args: ModelArguments, data_args: DataArguments, train: datasets.Dataset | None,
@@ -262,4 +307,4 @@ def _llm_task(model_args: ModelArguments, data_args: DataArguments, train: datas
     )
 
 
-__all__ = ["TrainingTask", "build_task", "build_model", "DEFAULT_PRESETS"]
+__all__ = ["TrainingTask", "build_task", "build_model", "multimodal_task", "checkpoint_spec", "DEFAULT_PRESETS"]

@@ -131,3 +131,36 @@ def test_test_time_withholding_of_a_model_trained_on_everything(prepared, tmp_pa
     assert results["protocol"]["name"] == "withheld" and results["protocol"]["dataset_prepared_with"] == "full"
     rule = next(m for m in results["methods"] if m["name"] == "label_rule")["metrics"]
     assert rule["balanced_accuracy"] == 1.0  # pl_orbsmax, st_rad and st_teff still give the insolation
+
+
+CV_RECIPE = {"preset": "astro-multimodal-tiny", "seed": 0, "num_train_epochs": 2, "per_device_train_batch_size": 16,
+             "learning_rate": 0.003, "eval_strategy": "epoch", "save_strategy": "epoch", "load_best_model_at_end": True,
+             "metric_for_best_model": "task_score", "greater_is_better": True, "use_cpu": True,
+             "config_overrides": '{"auxiliary_losses": false}'}
+
+
+def test_out_of_fold_evaluation_scores_every_planet_once_with_paired_differences(prepared, tmp_path, capsys):
+    import yaml
+
+    dataset, model_dir, _ = prepared["full"]
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(yaml.safe_dump(CV_RECIPE))
+    out = tmp_path / "cv"
+    assert cli_main(["evaluate", "--model", str(model_dir), "--dataset", str(dataset), "--folds", "3", "--recipe",
+                     str(recipe), "--resamples", "20", "--output", str(out)]) == 0
+    results = json.loads((out / "results.json").read_text())
+    assert results["split"] == "cv3" and results["cross_validation"]["folds"] == 3
+    assert results["rows"]["labelled"] == sum(f["test"] for f in results["cross_validation"]["per_fold"])
+    assert results["rows"]["habitable"] == sum(f["habitable"]["test"] for f in results["cross_validation"]["per_fold"])
+    names = [m["name"] for m in results["methods"]]
+    assert names[:5] == ["multimodal model", "majority", "label_rule", "logistic_regression",
+                         "hist_gradient_boosting"]
+    paired = {p["b"]: p["differences"] for p in results["paired"]}
+    assert {"label_rule", "logistic_regression", "hist_gradient_boosting"} <= set(paired)
+    assert paired["label_rule"]["hz_macro_f1"]["difference"] <= 0  # nothing beats the rule under `full`
+    for fold in results["cross_validation"]["per_fold"]:
+        assert 0 < fold["model"]["threshold_choice"]["threshold"] < 1
+        assert set(fold["thresholds"]) >= {"multimodal model", "hist_gradient_boosting"}
+    assert "Paired differences" in (out / "results.md").read_text()
+    assert (out / "figure.png").stat().st_size > 10_000
+    assert "model minus" in capsys.readouterr().out

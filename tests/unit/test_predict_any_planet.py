@@ -15,6 +15,7 @@ import astrobio_hf
 from astrobio_hf.cli import main as cli
 from astrobio_hf.data.collator import MultimodalCollator
 from astrobio_hf.data.planet_features import planet_param_matrix
+from astrobio_hf.data.planet_scaling import scaling_of
 from astrobio_hf.inference.predict import catalog_row, predict
 from astrobio_hf.inference.processing import AstroMultimodalProcessor
 from tests.helpers.multimodal_rows import SPEC, write_dataset
@@ -53,8 +54,11 @@ def test_values_go_through_the_training_transforms(checkpoint):
     assert "pl_orbsmax" in planet.missing_params and "pl_orbper" not in planet.missing_params
     assert planet.missing_modalities == ["light_curve", "spectrum", "climate_cube", "graph"]
     batch = processor(planet)
-    reference = MultimodalCollator(SPEC)([planet.row])
+    scaling = scaling_of(processor.multimodal_spec)  # fitted by train.py on its train split, saved with the processor
+    assert scaling is not None and scaling.rows == 8 and scaling.split == "train"
+    reference = MultimodalCollator(processor.multimodal_spec)([planet.row])
     torch.testing.assert_close(batch["planet_params"], reference["planet_params"], equal_nan=True, rtol=0, atol=0)
+    torch.testing.assert_close(batch["planet_params"], torch.from_numpy(scaling.apply(expected)), equal_nan=True)
     assert "spectrum" not in batch and "habitability" not in batch
 
 
@@ -145,7 +149,7 @@ def test_cli_values_and_catalog_file(checkpoint, real_data_dir, capsys):
     catalog = real_data_dir / "nasa_exoplanet_archive" / "PSCompPars.csv"
     assert cli(["predict", "--model", str(checkpoint), "--catalog", str(catalog), "--planet", "Kepler-186 f"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("Kepler-186 f: habitability probability")
+    assert out.startswith("Kepler-186 f: ") and "(probability " in out
     assert "missing inputs (masked, not imputed): light_curve, spectrum, climate_cube, graph" in out
     row = catalog_row(catalog, "kepler-186 F")
     assert row["pl_orbper"] == pytest.approx(129.9444, rel=1e-3)

@@ -30,6 +30,7 @@ DEFAULT_LOSS_WEIGHTS: dict[str, float] = {
 }
 
 HZ_CLASSES: tuple[str, ...] = ("too_hot", "temperate", "too_cold")
+CLASSIFICATION_LOSSES: tuple[str, ...] = ("cross_entropy", "focal")
 
 
 def _installed_pipeline_registered() -> bool:
@@ -59,6 +60,12 @@ class AstroMultimodalConfig(PreTrainedConfig):
     language_modeling) to its weight; defaults 1.0 / 0.1 / 0.2 / 0.15 / 1.0. `consistency_temperature` is the
     temperature of the cross-modal InfoNCE term. `auxiliary_losses` turns the encoders' own objectives
     (masked cube reconstruction, graph VAE) on or off.
+
+    Rare class: `habitability_class_weights` and `hz_class_weights` weight each head's cross-entropy per class
+    (None = unweighted; training fills them with inverse class frequencies of its train split, see
+    `astrobio_hf.training.class_balance`); `classification_loss` is "cross_entropy" or "focal" (Lin et al. 2017,
+    `focal_gamma`). `habitability_threshold` is the decision threshold on P(habitable) that was chosen on
+    validation; predict, the pipeline, evaluate and the card use it.
     """
 
     model_type = "astro_multimodal"
@@ -87,6 +94,11 @@ class AstroMultimodalConfig(PreTrainedConfig):
     loss_weights: dict[str, float] | None = None
     consistency_temperature: float = 0.1
     auxiliary_losses: bool = True
+    habitability_class_weights: list[float] | None = None
+    hz_class_weights: list[float] | None = None
+    classification_loss: str = "cross_entropy"
+    focal_gamma: float = 2.0
+    habitability_threshold: float = 0.5
     initializer_range: float = 0.02
 
     def __post_init__(self, **kwargs: Any) -> None:
@@ -146,6 +158,17 @@ class AstroMultimodalConfig(PreTrainedConfig):
             raise ValueError(f"{name}.loss_weights must be >= 0, got {negative}.")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"{name}.dropout must be in [0, 1), got {self.dropout}.")
+        for field_name, size in (("habitability_class_weights", 2), ("hz_class_weights", self.num_hz_classes)):
+            weights = getattr(self, field_name)
+            if weights is not None and (len(weights) != size or any(not w > 0 for w in weights)):
+                raise ValueError(f"{name}.{field_name} must be {size} positive numbers (one per class), got {weights!r}.")
+        if self.classification_loss not in CLASSIFICATION_LOSSES:
+            raise ValueError(f"{name}.classification_loss must be one of {CLASSIFICATION_LOSSES}, got "
+                             f"{self.classification_loss!r}.")
+        if self.focal_gamma < 0:
+            raise ValueError(f"{name}.focal_gamma must be >= 0, got {self.focal_gamma}.")
+        if not 0.0 < self.habitability_threshold < 1.0:
+            raise ValueError(f"{name}.habitability_threshold must be in (0, 1), got {self.habitability_threshold}.")
         if self.consistency_temperature <= 0:
             raise ValueError(f"{name}.consistency_temperature must be > 0, got {self.consistency_temperature}.")
         llm = self.llm_config
@@ -180,4 +203,4 @@ MULTIMODAL_PRESETS: dict[str, dict[str, Any]] = {
 }
 
 __all__ = ["AstroMultimodalConfig", "MULTIMODAL_PRESETS", "MODALITIES", "DEFAULT_PLANET_PARAMS", "HZ_CLASSES",
-           "DEFAULT_LOSS_WEIGHTS"]
+           "DEFAULT_LOSS_WEIGHTS", "CLASSIFICATION_LOSSES"]

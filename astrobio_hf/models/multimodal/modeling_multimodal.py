@@ -216,14 +216,24 @@ class AstroMultimodalModel(AstroMultimodalPreTrainedModel):
             losses.append(0.5 * (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target)))
         return torch.stack(losses).mean() if losses else None
 
-    @staticmethod
-    def _labelled_cross_entropy(logits: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor | None:
+    def _labelled_cross_entropy(self, logits: torch.Tensor, labels: torch.Tensor | None,
+                                class_weights: list[float] | None) -> torch.Tensor | None:
+        """Cross-entropy (or focal loss) over labelled samples (-100 = unlabelled), weighted per class when the
+        config gives weights: the normalisation is the weighted count, as `F.cross_entropy(weight=...)` does."""
         if labels is None:
             return None
         labels = labels.to(logits.device).long().reshape(-1)
-        if not bool((labels != -100).any()):
+        labelled = labels != -100
+        if not bool(labelled.any()):
             return None
-        return F.cross_entropy(logits.float(), labels, ignore_index=-100)
+        logits, labels = logits[labelled].float(), labels[labelled]
+        weight = None if class_weights is None else logits.new_tensor(class_weights)
+        if self.config.classification_loss == "cross_entropy":
+            return F.cross_entropy(logits, labels, weight=weight)
+        log_p = F.log_softmax(logits, dim=-1).gather(1, labels[:, None]).squeeze(1)
+        per_sample = -((1.0 - log_p.exp()) ** self.config.focal_gamma) * log_p
+        sample_weight = torch.ones_like(per_sample) if weight is None else weight[labels]
+        return (sample_weight * per_sample).sum() / sample_weight.sum()
 
     # -- forward ---------------------------------------------------------------------------------------------------
     def forward(
@@ -301,9 +311,11 @@ class AstroMultimodalModel(AstroMultimodalPreTrainedModel):
                     f"graph holds {graph.num_graphs} graphs but graph_mask marks {int(here.sum())} samples as "
                     "having one; the Batch must hold exactly the present samples' graphs, in batch order."
                 )
-            graph_out = self.graph_encoder(graph=graph)
-            embeddings[here, 4] = self.graph_proj(graph_out.graph_embedding.to(dtype))
-            if cfg.auxiliary_losses:
+            if not cfg.auxiliary_losses:  # the embedding only: no decoders, no negative sampling
+                embeddings[here, 4] = self.graph_proj(self.graph_encoder.encode_graph(graph=graph).to(dtype))
+            else:
+                graph_out = self.graph_encoder(graph=graph)
+                embeddings[here, 4] = self.graph_proj(graph_out.graph_embedding.to(dtype))
                 gcfg = cfg.graph_config
                 reconstruction.append(
                     gcfg.edge_reconstruction_weight * graph_out.edge_reconstruction_loss
@@ -317,13 +329,16 @@ class AstroMultimodalModel(AstroMultimodalPreTrainedModel):
         hz_class_logits = self.hz_class_head(fused)
 
         components: dict[str, torch.Tensor | None] = {}
-        habitability_loss = self._labelled_cross_entropy(habitability_logits, habitability)
-        hz_class_loss = self._labelled_cross_entropy(hz_class_logits, hz_class)
+        habitability_loss = self._labelled_cross_entropy(habitability_logits, habitability,
+                                                         cfg.habitability_class_weights)
+        hz_class_loss = self._labelled_cross_entropy(hz_class_logits, hz_class, cfg.hz_class_weights)
         labelled = [loss for loss in (habitability_loss, hz_class_loss) if loss is not None]
         components["classification"] = torch.stack(labelled).sum() if labelled else None
         components["reconstruction"] = torch.stack(reconstruction).sum() if reconstruction else None
         components["physics"] = torch.stack(physics).sum() if physics else None
-        components["consistency"] = self.consistency_loss(embeddings, present)
+        # a term with weight 0 is not computed (it would cost time and add nothing to the loss)
+        components["consistency"] = (self.consistency_loss(embeddings, present)
+                                     if cfg.loss_weights["consistency"] > 0 else None)
 
         llm_logits = None
         components["language_modeling"] = None
