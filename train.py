@@ -20,7 +20,7 @@ from astrobio_hf.sharing.model_card import scrub_local_paths, scrub_secrets, wri
 from astrobio_hf.sharing.remote_code import add_remote_code
 from astrobio_hf.training.callbacks import build_callbacks
 from astrobio_hf.training.checkpoints import last_complete_checkpoint, remove_incomplete_checkpoints
-from astrobio_hf.training.cli_args import effective_arguments, parse_train_args
+from astrobio_hf.training.cli_args import effective_arguments, parse_train_args, run_notes
 from astrobio_hf.training.console import quiet_console
 from astrobio_hf.training.decision_threshold import set_validation_threshold
 from astrobio_hf.training.loss_curve import write_loss_curve
@@ -154,13 +154,15 @@ def main(argv: list[str] | None = None) -> dict:
             else:
                 sources = summarize_provenance(task.train_dataset) if task.train_dataset is not None else []
             # the arguments in force after command-line overrides, and the dataset this run read: not the YAML
-            recipe = scrub_local_paths(scrub_secrets(effective_arguments(command, model_args, data_args,
-                                                                         training_args)))
-            recipe["dataset_used"] = {"path": run_info["dataset_path"], "train_rows": run_info["train_rows"],
-                                      "eval_rows": run_info["eval_rows"]}
+            arguments = scrub_local_paths(scrub_secrets(effective_arguments(command, model_args, data_args,
+                                                                            training_args)))
+            notes = {**run_notes(command), "dataset_used": {"path": run_info["dataset_path"],
+                                                            "train_rows": run_info["train_rows"],
+                                                            "eval_rows": run_info["eval_rows"]}}
+            recipe = {**arguments, **notes}
             preset = None if model_args.model_name_or_path else resolved_preset(model_args)
             if training_args.do_train:  # what the card is rebuilt from later (astrobio-hf evaluate rewrites it)
-                run_info["card"] = {"recipe": recipe, "data_sources": sources, "preset": preset,
+                run_info["card"] = {"recipe": arguments, "recipe_notes": notes, "data_sources": sources, "preset": preset,
                                     "validation_metrics": results.get("eval")}
                 (output / "run_info.json").write_text(json.dumps(run_info, indent=2, default=float))
             write_model_card(output, trainer.model if not model_args.lora_r else None, recipe=recipe,

@@ -241,7 +241,8 @@ def write_model_card(model_dir: str | Path, model: Any = None, *,
     ``card`` entry of ``run_info.json`` (train.py records them), evaluations from ``evaluation/*/results.json``."""
     model_dir = Path(model_dir)
     recorded = _recorded_card_inputs(model_dir)
-    recipe = recipe if recipe is not None else recorded.get("recipe")
+    if recipe is None and recorded.get("recipe") is not None:  # train.py records the arguments and their origin apart
+        recipe = {**recorded["recipe"], **(recorded.get("recipe_notes") or {})}
     metrics = metrics if metrics is not None else recorded.get("validation_metrics")
     data_sources = data_sources if data_sources is not None else recorded.get("data_sources")
     preset = preset or recorded.get("preset")

@@ -81,21 +81,25 @@ def _plain(value: Any) -> Any:
 
 
 def effective_arguments(argv: list[str], *args: Any) -> dict[str, Any]:
-    """What the run really used, for the model card and run_info.json: the recipe's file name, every argument set by
-    the recipe or the command line with the value in force after the overrides, and which came from the command
-    line. ``args``: the parsed dataclasses."""
+    """What the run really used: every argument set by the recipe or the command line, with the value in force after
+    the overrides (a valid recipe itself: cross-validation retrains from it). ``args``: the parsed dataclasses."""
     recipe = load_recipe(argv[0]) if argv and argv[0].endswith(RECIPE_SUFFIXES) else {}
-    overridden = command_line_keys(argv)
     values: dict[str, Any] = {}
     for parsed in args:
-        as_dict = parsed.to_dict() if hasattr(parsed, "to_dict") else dataclasses.asdict(parsed)
-        values.update(as_dict)
-    keys = list(recipe) + [k for k in overridden if k not in recipe]
-    out: dict[str, Any] = {"recipe_file": Path(argv[0]).name} if recipe else {}
-    out.update({k: _plain(values[k]) for k in keys if k in values})
+        values.update(parsed.to_dict() if hasattr(parsed, "to_dict") else dataclasses.asdict(parsed))
+    keys = list(recipe) + [k for k in command_line_keys(argv) if k not in recipe]
+    return {k: _plain(values[k]) for k in keys if k in values}
+
+
+def run_notes(argv: list[str]) -> dict[str, Any]:
+    """Where the arguments came from, for the model card: the recipe file's name and the command-line overrides."""
+    notes: dict[str, Any] = {}
+    if argv and argv[0].endswith(RECIPE_SUFFIXES):
+        notes["recipe_file"] = Path(argv[0]).name
+    overridden = command_line_keys(argv)
     if overridden:
-        out["command_line_overrides"] = {k: _plain(values[k]) for k in overridden if k in values}
-    return out
+        notes["command_line_overrides"] = overridden
+    return notes
 
 
-__all__ = ["parse_train_args", "load_recipe", "effective_arguments", "command_line_keys"]
+__all__ = ["parse_train_args", "load_recipe", "effective_arguments", "run_notes", "command_line_keys"]

@@ -11,6 +11,7 @@ import yaml
 
 from astrobio_hf.sharing.fingerprint import weights_fingerprint
 from astrobio_hf.sharing.model_card import write_model_card
+from astrobio_hf.training.cli_args import _parser
 from astrobio_hf.training.output_dir import OutputDirError
 from tests.helpers.multimodal_rows import write_dataset
 from train import main as train
@@ -50,6 +51,10 @@ def test_card_comes_from_the_run_not_the_yaml(data):
     assert set(recorded["command_line_overrides"]) >= {"dataset_path", "max_steps", "eval_strategy", "output_dir"}
     info = json.loads((out / "run_info.json").read_text())
     assert info["card"]["recipe"]["max_steps"] == 2
+    # the recorded arguments are a recipe train.py accepts (cross-validation retrains from them)
+    assert not set(info["card"]["recipe"]) - {a.dest for a in _parser()._actions}
+    write_model_card(out)  # rewritten later (astrobio-hf evaluate): the same recipe section
+    assert card_recipe(out) == recorded
 
 
 def test_non_empty_output_dir_is_refused_then_replaced_with_the_flag(data):
