@@ -13,22 +13,28 @@ import os
 import sys
 from pathlib import Path
 
-from transformers import set_seed
-
 from astrobio_hf.data.provenance import summarize_provenance
 from astrobio_hf.inference.processing import AstroMultimodalProcessor
 from astrobio_hf.sharing.hub import push_model
-from astrobio_hf.sharing.model_card import load_recipe, scrub_local_paths, scrub_secrets, write_model_card
+from astrobio_hf.sharing.model_card import scrub_local_paths, scrub_secrets, write_model_card
+from astrobio_hf.sharing.remote_code import add_remote_code
 from astrobio_hf.training.callbacks import build_callbacks
 from astrobio_hf.training.checkpoints import last_complete_checkpoint, remove_incomplete_checkpoints
-from astrobio_hf.training.cli_args import parse_train_args
+from astrobio_hf.training.cli_args import effective_arguments, parse_train_args, run_notes
+from astrobio_hf.training.console import quiet_console
 from astrobio_hf.training.decision_threshold import set_validation_threshold
 from astrobio_hf.training.loss_curve import write_loss_curve
+from astrobio_hf.training.output_dir import OutputDirError, check_output_dir, empty_output_dir
 from astrobio_hf.training.streaming import configure_streaming
 from astrobio_hf.training.tasks import build_task
 from astrobio_hf.training.trainer import AstroTrainer
 
 logger = logging.getLogger("astrobio_hf.train")
+
+
+def resolve_requested(value: str | None) -> bool:
+    """Whether `--resume_from_checkpoint` asks to continue a run."""
+    return value is not None and str(value).lower() not in ("", "false", "none")
 
 
 def resolve_resume(value: str | None, output_dir: str) -> str | None:
@@ -48,10 +54,22 @@ def resolve_resume(value: str | None, output_dir: str) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    model_args, data_args, training_args = parse_train_args(sys.argv[1:] if argv is None else argv)
+    from transformers import set_seed  # after astrobio_hf's imports: its __init__ filters import-time noise
+
+    command = sys.argv[1:] if argv is None else list(argv)
+    model_args, data_args, training_args = parse_train_args(command)
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         level=logging.INFO if training_args.should_log else logging.WARNING)
     set_seed(training_args.seed)
+    resuming = resolve_requested(training_args.resume_from_checkpoint)
+    # checked on every rank (same filesystem, same answer), emptied by the main process only
+    if check_output_dir(training_args.output_dir, overwrite=training_args.overwrite_output_dir, resuming=resuming,
+                        training=training_args.do_train,
+                        reads=(data_args.dataset_path, model_args.model_name_or_path)):
+        with training_args.main_process_first(local=False, desc="emptying output_dir"):
+            if training_args.process_index == 0:
+                logger.warning("--overwrite_output_dir: deleting the previous run in %s", training_args.output_dir)
+                empty_output_dir(training_args.output_dir)
     # The Trainer would create the hub repo itself, and its hub_private_repo is ignored for existing repos: push with
     # astrobio_hf.sharing.hub.push_model at the end instead, which creates the repo private and checks it before uploading.
     push_repo = training_args.hub_model_id if training_args.push_to_hub else None
@@ -78,6 +96,7 @@ def main(argv: list[str] | None = None) -> dict:
     )
     if task.label_names:
         trainer.label_names = task.label_names
+    quiet_console(trainer, training_args.disable_tqdm)
     run_info = {
         "model_type": model_args.model_type,
         "num_parameters": sum(p.numel() for p in trainer.model.parameters()),
@@ -122,6 +141,9 @@ def main(argv: list[str] | None = None) -> dict:
             if model_args.model_type == "multimodal":
                 # predict / AutoProcessor / pipeline encode new planets with the training data's transforms
                 AstroMultimodalProcessor.from_spec(task.spec).save_pretrained(output)
+        if model_args.model_type == "multimodal" and not model_args.lora_r and (output / "config.json").is_file():
+            # code + auto_map beside the weights: AutoModel/AutoProcessor/pipeline load without astrobio-hf
+            add_remote_code(output)
         curve = write_loss_curve(trainer.state.log_history, output / "loss_curve.png",
                                  title=f"{model_args.model_type}: {output.name}")
         if curve is not None:
@@ -131,11 +153,16 @@ def main(argv: list[str] | None = None) -> dict:
                 sources = task.streaming.manifest.provenance
             else:
                 sources = summarize_provenance(task.train_dataset) if task.train_dataset is not None else []
-            recipe = recipe_of(sys.argv[1:] if argv is None else argv)
+            # the arguments in force after command-line overrides, and the dataset this run read: not the YAML
+            arguments = scrub_local_paths(scrub_secrets(effective_arguments(command, model_args, data_args,
+                                                                            training_args)))
+            notes = {**run_notes(command), "dataset_used": {"path": run_info["dataset_path"],
+                                                            "train_rows": run_info["train_rows"],
+                                                            "eval_rows": run_info["eval_rows"]}}
+            recipe = {**arguments, **notes}
             preset = None if model_args.model_name_or_path else resolved_preset(model_args)
             if training_args.do_train:  # what the card is rebuilt from later (astrobio-hf evaluate rewrites it)
-                run_info["card"] = {"recipe": scrub_local_paths(scrub_secrets(load_recipe(recipe))) if recipe else None,
-                                    "data_sources": sources, "preset": preset,
+                run_info["card"] = {"recipe": arguments, "recipe_notes": notes, "data_sources": sources, "preset": preset,
                                     "validation_metrics": results.get("eval")}
                 (output / "run_info.json").write_text(json.dumps(run_info, indent=2, default=float))
             write_model_card(output, trainer.model if not model_args.lora_r else None, recipe=recipe,
@@ -173,10 +200,9 @@ def resolved_preset(model_args) -> str:
     return model_args.preset or DEFAULT_PRESETS[model_args.model_type]
 
 
-def recipe_of(argv: list[str]) -> str | None:
-    """The recipe file of this run, for the model card."""
-    return argv[0] if argv and argv[0].endswith((".yaml", ".yml", ".json")) else None
-
-
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except OutputDirError as error:  # a user's mistake, not a bug: the message says what to do
+        print(f"train.py: error: {error}", file=sys.stderr)
+        sys.exit(2)

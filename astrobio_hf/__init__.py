@@ -8,6 +8,7 @@ soon as those are imported (before or after this package; see `astrobio_hf._auto
 from __future__ import annotations
 
 import importlib
+import logging
 from typing import TYPE_CHECKING, Any
 
 from . import _auto_registration
@@ -65,3 +66,15 @@ def __dir__() -> list[str]:
 
 
 _auto_registration.install()
+
+
+class _NoMissingKernelNote(logging.Filter):
+    """bitsandbytes logs, when imported on a CPU with AVX512-BF16 (transformers imports it through peft), that its
+    optional 4-bit CPU kernels (the `kernels` package) are missing. astrobio-hf runs no 4-bit matmul; the line is
+    noise on every command."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "gemm_4bit_forward" not in record.getMessage()
+
+
+logging.getLogger("bitsandbytes.backends.cpu.ops").addFilter(_NoMissingKernelNote())

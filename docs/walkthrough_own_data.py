@@ -78,7 +78,8 @@ def train_and_evaluate(dataset: Path, model: Path, max_steps: int) -> dict:
     common = ["--dataset_path", str(dataset), "--logging_steps", "10"]
     subprocess.run([sys.executable, str(REPO / "train.py"), recipe, *common, "--output_dir", str(model),
                     "--max_steps", str(max_steps), "--eval_strategy", "no", "--save_strategy", "no",
-                    "--load_best_model_at_end", "false"], check=True, cwd=REPO)
+                    "--load_best_model_at_end", "false", "--overwrite_output_dir"],  # a rerun replaces its model
+                   check=True, cwd=REPO)
     subprocess.run([sys.executable, str(REPO / "train.py"), recipe, *common, "--do_train", "false",
                     "--model_name_or_path", str(model), "--eval_split", "test", "--load_best_model_at_end", "false",
                     "--output_dir", str(model.parent / "test_eval")], check=True, cwd=REPO)
@@ -116,6 +117,11 @@ def predict_examples(model: Path, catalog: Path) -> list[dict]:
 # %%
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    # train.py runs in the repository: paths given relative to where the walkthrough was started are resolved first
+    args.workdir, args.catalog = args.workdir.resolve(), args.catalog.resolve()
+    for name in ("light_curves", "cross_ids"):
+        if getattr(args, name, None) is not None:
+            setattr(args, name, getattr(args, name).resolve())
     if not args.catalog.is_file():
         raise SystemExit(f"--catalog {args.catalog} does not exist (see the docstring for how to download one)")
     inputs = lay_out(args)

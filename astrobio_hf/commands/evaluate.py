@@ -42,12 +42,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..evaluation import EvaluationError, evaluate
     from ..evaluation.report import markdown_table
+    from ..sharing.hub import ModelSourceError, check_model_source
 
     if args.model is None and (args.folds is None or args.recipe is None):
         print("astrobio-hf evaluate: error: --model is required (with --folds, --recipe FILE may stand in for it)",
               file=sys.stderr)
         return 2
     try:
+        if args.model is not None:
+            check_model_source(args.model)
+            if not args.model.is_dir():  # evaluate reads a local folder only
+                raise ModelSourceError(f"--model {args.model}: no such folder")
         if args.folds is not None:
             from ..evaluation.crossval import cross_validate
 

@@ -41,6 +41,10 @@ def run(args: argparse.Namespace) -> int:
     if args.source not in SOURCE_PATHS:
         print(f"error: unknown source {args.source!r}; known: {', '.join(SOURCE_PATHS)}", file=sys.stderr)
         return 2
+    if args.file.is_dir():
+        print(f"error: --file {args.file} is a folder; give one file in it (`astrobio-hf prepare --source "
+              f"{args.source} --data-dir {args.file}` reads a whole folder)", file=sys.stderr)
+        return 1
     try:
         info = inspect_file(args.source, args.file, **config_options(args.config))
     except (SourceFormatError, SourceNotAvailable, FileNotFoundError, ValueError) as exc:

@@ -33,9 +33,7 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         if args.remote_code:
-            from ..sharing.remote_code import add_remote_code
-
-            add_remote_code(args.model)
+            _ensure_remote_code(args.model)
         url = push_model(args.model, args.repo, private=True, make_private=args.make_private,
                          commit_message=args.commit_message or DEFAULT_COMMIT_MESSAGE)
     except (HubError, FileNotFoundError, ValueError) as exc:
@@ -43,3 +41,20 @@ def run(args: argparse.Namespace) -> int:
         return 1
     print(url)
     return 0
+
+
+def _ensure_remote_code(folder: str) -> None:
+    """Models saved by train.py already carry their code; an older folder gets it now, and the user is told."""
+    import json
+    from pathlib import Path
+
+    from ..sharing.remote_code import add_remote_code
+
+    config = Path(folder) / "config.json"
+    if config.is_file() and json.loads(config.read_text()).get("auto_map"):
+        return
+    before = {p.name for p in Path(folder).glob("*.py")}
+    add_remote_code(folder)
+    added = sorted({p.name for p in Path(folder).glob("*.py")} - before)
+    print(f"astrobio-hf push: added the model code to {folder} ({len(added)} files: {', '.join(added)}) and an "
+          "auto_map to its config.json", file=sys.stderr)

@@ -115,7 +115,8 @@ def main(argv: list[str] | None = None) -> int:
         timings[f"prepare_{protocol}"] = time.perf_counter() - t
         train = [str(bin_dir / "accelerate"), "launch", "--num_processes", "1", "--num_machines", "1",
                  "--mixed_precision", "no", "--dynamo_backend", "no", str(REPO / "train.py"),
-                 str(recipe), "--dataset_path", str(dataset), "--output_dir", str(model_dir)]
+                 str(recipe), "--dataset_path", str(dataset), "--output_dir", str(model_dir),
+                 "--overwrite_output_dir"]  # a new demo replaces the previous demo's model
         t = time.perf_counter()
         _run(f"train ({protocol})", train, out / f"train{_suffix(protocol)}.log")
         timings[f"train_{protocol}"] = time.perf_counter() - t

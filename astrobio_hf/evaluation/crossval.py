@@ -26,6 +26,7 @@ import numpy as np
 from ..data.multimodal_schema import UNLABELLED, load_multimodal_dataset
 from ..data.protocols import WITHHELD_COLUMNS, describe_protocol
 from ..models.multimodal.configuration_multimodal import MODALITIES
+from ..sharing.fingerprint import weights_fingerprint
 from .baselines import Predictions, run_baselines
 from .bootstrap import bootstrap_intervals
 from .fold_training import describe_recipe, recipe_dict, train_fold_model
@@ -184,6 +185,8 @@ def cross_validate(dataset_dir: str | Path, *, model_dir: str | Path | None = No
         "protocol": {**describe_protocol(protocol), "dataset_prepared_with": protocol},
         "dataset": dataset_dir.name,
         "model": model_dir.name if model_dir is not None else None,
+        # the run these folds retrained: the model card keeps this result while that run's weights are in the folder
+        "weights_fingerprint": weights_fingerprint(model_dir) if model_dir is not None else None,
         "rows": {"labelled": n, "hosts": len(set(everything.hosts)), "habitable": int(everything.habitability.sum()),
                  "positive_rate": float(everything.habitability.mean())},
         "cross_validation": {"folds": folds, "seed": seed, "grouping": "host star", "stratified_on": "habitability",

@@ -20,6 +20,7 @@ from ..data.multimodal_schema import load_multimodal_dataset
 from ..data.planet_scaling import scaling_of, with_scaling
 from ..data.protocols import WITHHELD_COLUMNS, check_protocol, describe_protocol
 from ..models.multimodal.configuration_multimodal import MODALITIES
+from ..sharing.fingerprint import weights_fingerprint
 from ..training.tasks import checkpoint_spec
 from .baselines import Predictions, run_baselines
 from .bootstrap import bootstrap_intervals
@@ -127,6 +128,7 @@ def evaluate(model_dir: str | Path, dataset_dir: str | Path, *, split: str = "te
         "dataset": dataset_dir.name,
         "dataset_name": _catalog_name(splits["train"]),
         "model": model_dir.name,
+        "weights_fingerprint": weights_fingerprint(model_dir),  # the model card drops results of other weights
         "rows": {"labelled": len(test), "hosts": len(set(test.hosts)), "habitable": positives,
                  "positive_rate": positives / len(test), "train_labelled": len(train),
                  "train_habitable": int(train.habitability.sum()), "modalities_present": counts},

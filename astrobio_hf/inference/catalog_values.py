@@ -57,4 +57,43 @@ def catalog_mapping(catalog: Any) -> dict[str, Any]:
     raise TypeError(f"catalog values must be a mapping or an astropy Table/QTable row, not {type(catalog).__name__}")
 
 
-__all__ = ["CATALOG_UNITS", "catalog_value", "catalog_mapping"]
+#: catalog columns that name the planet or its star (not model inputs)
+NAME_COLUMNS = ("pl_name", "hostname")
+#: catalog numbers of the host that observation headers may name (see `identity`)
+ID_COLUMNS = ("kic", "kepid", "kic_id", "tic_id", "tic", "ticid", "epic", "epic_id", "epicid")
+
+
+def known_columns() -> set[str]:
+    """Column names `--values` accepts: names, host catalog numbers and every catalog column with a transform, a
+    unit or a physical range."""
+    from ..data.physical_ranges import RANGES
+
+    return (set(NAME_COLUMNS) | set(ID_COLUMNS) | set(PARAM_TRANSFORMS) | set(CATALOG_UNITS)
+            | {r.field for r in RANGES["planet_catalog"]})
+
+
+def check_catalog_values(values: Mapping[str, Any], *, names_given_by_user: bool = False) -> None:
+    """Refuse, naming the column and value, a catalog value outside its physical range (`physical_ranges.py`) and,
+    for values typed by a user (``names_given_by_user``), a column name we do not know (with close spellings)."""
+    from ..data.physical_ranges import rule
+
+    if names_given_by_user:
+        import difflib
+
+        known = known_columns()
+        unknown = [name for name in values if name not in known]
+        if unknown:
+            hints = {n: difflib.get_close_matches(n, sorted(known), n=3) for n in unknown}
+            said = "; ".join(f"{n!r}" + (f" (did you mean {', '.join(h)}?)" if h else "") for n, h in hints.items())
+            raise ValueError(f"unknown catalog column(s): {said}. Known columns: {', '.join(sorted(known))}")
+    for name, raw in values.items():
+        spec = rule("planet_catalog", name)
+        value = catalog_value(name, raw) if spec is not None else None
+        if value is not None and bool(spec.outside(np.asarray([value]))[0]):
+            reason = f" ({spec.why})" if spec.why else ""
+            raise ValueError(f"catalog column {name!r}: {raw!r} is outside its physical range {spec.describe()}"
+                             f"{reason}")
+
+
+__all__ = ["CATALOG_UNITS", "catalog_value", "catalog_mapping", "check_catalog_values", "known_columns",
+           "NAME_COLUMNS", "ID_COLUMNS"]

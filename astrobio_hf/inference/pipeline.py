@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from transformers import AutoModel, Pipeline
 
-from ..models.multimodal import AstroMultimodalModel
+from ..models.multimodal.modeling_multimodal import AstroMultimodalModel
 from .processing import AstroMultimodalProcessor
 
 TASK = "habitability-classification"

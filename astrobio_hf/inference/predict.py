@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import json
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,8 @@ from ..data.collator import ArrowBatches
 from ..data.multimodal_schema import SPEC_FILENAME, MultimodalSpec, load_multimodal_dataset
 from ..data.names import normalize_name
 from ..models.multimodal import MODALITIES, AstroMultimodalModel
+from .catalog_file import read_catalog, similar_names
+from .catalog_values import catalog_mapping, check_catalog_values
 from .processing import AstroMultimodalProcessor, PlanetInputs
 
 
@@ -108,8 +109,10 @@ def predict_record(model: AstroMultimodalModel, record: Any, tokenizer: Any = No
     missing_values: list[str] = []
     if isinstance(record, PlanetInputs):
         missing_inputs, missing_values, record = record.missing_modalities, record.missing_params, record.row
-    elif not isinstance(record, dict):
-        record = record.to_pylist()[0]
+    else:
+        if not isinstance(record, dict):
+            record = record.to_pylist()[0]
+        missing_inputs, missing_values = missing_in_record(record, processor)
     batch = processor(record)
     out = model.predict_proba(**batch)
     threshold = float(getattr(model.config, "habitability_threshold", 0.5))
@@ -138,6 +141,18 @@ def predict_record(model: AstroMultimodalModel, record: Any, tokenizer: Any = No
     )
 
 
+def missing_in_record(record: dict[str, Any], processor: AstroMultimodalProcessor) -> tuple[list[str], list[str]]:
+    """The modalities a prepared row lacks (mask False) and its planet_params columns without a value."""
+    names = list(processor.spec["planet_param_names"])
+    observed = record.get("planet_params_mask")
+    observed = [True] * len(names) if observed is None else [bool(v) for v in np.asarray(observed).reshape(-1)]
+    missing_values = [n for n, seen in zip(names, observed, strict=False) if not seen]
+    missing_inputs = [m for m in MODALITIES if m != "planet_params" and not record.get(f"{m}_mask")]
+    if not any(observed):
+        missing_inputs.insert(0, "planet_params")
+    return missing_inputs, missing_values
+
+
 @torch.no_grad()
 def generate_assessment(model: AstroMultimodalModel, batch: dict[str, Any], tokenizer: Any,
                         max_new_tokens: int) -> str:
@@ -154,17 +169,21 @@ def generate_assessment(model: AstroMultimodalModel, batch: dict[str, Any], toke
 def predict(model: str | Path | AstroMultimodalModel, catalog: Any = None, *, planet: str | None = None,
             record: dict[str, Any] | None = None, dataset: str | Path | None = None, planet_name: str | None = None,
             light_curve: Any = None, spectrum: Any = None, climate_cube: Any = None, graph: Any = None,
-            processor: AstroMultimodalProcessor | None = None) -> PlanetPrediction:
+            processor: AstroMultimodalProcessor | None = None, force: bool = False) -> PlanetPrediction:
     """Predict for a planet given by catalog values (`catalog`, plus optional modality inputs), by name (looked up in
-    `dataset` or the dataset recorded with the checkpoint) or by a prepared `record`."""
+    `dataset` or the dataset recorded with the checkpoint) or by a prepared `record`.
+
+    Catalog values outside their physical range are refused, and so is a light-curve or spectrum file whose header
+    names another star or planet (unless ``force``)."""
     if sum(x is not None for x in (catalog, planet, record)) != 1:
         raise ValueError("give exactly one of catalog (values of any planet), planet= (a name in the prepared "
                          "dataset) or record= (a prepared row)")
     predictor = load_predictor(model)
     processor = processor or load_processor(model if not isinstance(model, AstroMultimodalModel) else predictor)
     if catalog is not None:
+        check_catalog_values(catalog_mapping(catalog))
         record = processor.planet_inputs(catalog, planet_name=planet_name, light_curve=light_curve,
-                                         spectrum=spectrum, climate_cube=climate_cube, graph=graph)
+                                         spectrum=spectrum, climate_cube=climate_cube, graph=graph, force=force)
     elif record is None:
         dataset = dataset or (dataset_of(model) if isinstance(model, (str, Path)) else None)
         if dataset is None:
@@ -181,28 +200,23 @@ def predict(model: str | Path | AstroMultimodalModel, catalog: Any = None, *, pl
 
 
 def catalog_row(path: str | Path, planet: str, table: str = "pscomppars") -> dict[str, Any]:
-    """One planet's columns from a NASA Exoplanet Archive file (CSV / IPAC / VOTable, as downloaded), parsed by the
-    archive's builder (the parser the training data went through); matched on the normalised name."""
-    from ..data.sources import get_builder
-
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"catalog file {path} does not exist")
-    with tempfile.TemporaryDirectory(prefix="astrobio-catalog-") as cache:
-        builder = get_builder("nasa_exoplanet_archive", cache_dir=cache, data_files=[str(path)], table=table)
-        builder.download_and_prepare()
-        rows = builder.as_dataset(split="train")
-        wanted = normalize_name(planet)
-        names = [normalize_name(n) for n in rows["pl_name"]]
-        if wanted not in names:
-            close = [n for n, k in zip(rows["pl_name"], names, strict=True) if wanted[:5] and k.startswith(wanted[:5])]
-            raise KeyError(f"planet {planet!r} is not in {path} ({len(names)} planets"
-                           + (f"; similar: {close[:5]}" if close else "") + ")")
-        return dict(rows[names.index(wanted)])
+    """One planet's columns from a NASA Exoplanet Archive file (CSV / IPAC / VOTable, as downloaded, or
+    ``"packaged"``), parsed by the archive's builder (the parser the training data went through); matched on the
+    normalised name."""
+    rows = read_catalog(path, table)
+    wanted = normalize_name(planet)
+    names = [normalize_name(n) for n in rows["pl_name"]]
+    if wanted not in names:
+        close = similar_names(planet, rows["pl_name"], rows["hostname"] if "hostname" in rows.column_names
+                              else [""] * len(names))
+        raise KeyError(f"planet {planet!r} is not in {path} ({len(names)} planets"
+                       + (f"; similar: {close[:5]}" if close else "") + ")")
+    return dict(rows[names.index(wanted)])
 
 
 def parse_values(items: list[str]) -> dict[str, float | str]:
-    """`["pl_orbper=129.9", "pl_name=Kepler-186 f"]` -> a catalog mapping (numbers where they parse)."""
+    """`["pl_orbper=129.9", "pl_name=Kepler-186 f"]` -> a catalog mapping (numbers where they parse); unknown
+    column names and values outside their physical range are refused, naming them."""
     values: dict[str, float | str] = {}
     for item in items:
         key, sep, text = item.partition("=")
@@ -212,6 +226,7 @@ def parse_values(items: list[str]) -> dict[str, float | str]:
             values[key.strip()] = float(text)
         except ValueError:
             values[key.strip()] = text.strip()
+    check_catalog_values(values, names_given_by_user=True)
     return values
 
 

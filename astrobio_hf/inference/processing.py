@@ -34,6 +34,14 @@ _DEFAULT_SPECTRUM_GRID = {"min_um": 0.3, "max_um": 30.0, "scale": "log"}
 
 
 @dataclass
+class _FromFile:
+    """An observation already read from ``path`` (read once: its header was checked against the planet)."""
+
+    data: Any
+    path: str | os.PathLike
+
+
+@dataclass
 class PlanetInputs:
     """One planet's model-input row (the multimodal schema) and what was missing from the raw inputs."""
 
@@ -169,12 +177,16 @@ class AstroMultimodalProcessor(ProcessorMixin):
                 "graph_id": graph_id}
 
     def planet_inputs(self, catalog: Any = None, *, planet_name: str | None = None, light_curve: Any = None,
-                      spectrum: Any = None, climate_cube: Any = None, graph: Any = None) -> PlanetInputs:
-        """One planet's row in the multimodal schema; absent inputs are masked and listed, never imputed."""
+                      spectrum: Any = None, climate_cube: Any = None, graph: Any = None,
+                      force: bool = False) -> PlanetInputs:
+        """One planet's row in the multimodal schema; absent inputs are masked and listed, never imputed.
+
+        A light-curve or spectrum file whose header names another star or planet is refused unless ``force``."""
         from ..data.multimodal_schema import UNLABELLED
 
         values = catalog_mapping(catalog) if catalog is not None else {}
         name = planet_name or str(values.get("pl_name") or "") or "planet"
+        light_curve, spectrum = self._checked_files(values, planet_name, light_curve, spectrum, force)
         params, observed, missing_params = self.planet_params(values)
         row: dict[str, Any] = {
             "planet_name": name, "host_name": str(values.get("hostname") or ""), "provenance": [],
@@ -186,13 +198,15 @@ class AstroMultimodalProcessor(ProcessorMixin):
         encoders = {"light_curve": (light_curve, lambda s: self.light_curve(s, period)),
                     "spectrum": (spectrum, self.spectrum), "climate_cube": (climate_cube, self.climate_cube)}
         for modality, (source, encode) in encoders.items():
+            file = source.path if isinstance(source, _FromFile) else source
+            source = source.data if isinstance(source, _FromFile) else source
             array = None if source is None else encode(source)  # a spectrum with no valid bin also ends as None
             row[modality] = array
             row[f"{modality}_mask"] = array is not None
             if array is None:
                 missing.append(modality)
-            elif isinstance(source, (str, os.PathLike)):
-                row["provenance"].append({"source": f"user {modality}", "release": "", "file": Path(source).name,
+            elif isinstance(file, (str, os.PathLike)):
+                row["provenance"].append({"source": f"user {modality}", "release": "", "file": Path(file).name,
                                           "generated": False})
         if graph is not None:
             row.update(self.graph(graph))
@@ -204,6 +218,31 @@ class AstroMultimodalProcessor(ProcessorMixin):
         if not observed.any():
             missing.insert(0, "planet_params")
         return PlanetInputs(row=row, missing_params=missing_params, missing_modalities=missing)
+
+    @staticmethod
+    def _checked_files(values: Mapping[str, Any], planet_name: str | None, light_curve: Any, spectrum: Any,
+                       force: bool) -> tuple[Any, Any]:
+        """Read light-curve / spectrum files once and check that their headers name this planet or its host."""
+        from .identity import check_observation
+
+        if isinstance(light_curve, (str, os.PathLike)):
+            from ..data.modalities.light_curves import read_light_curve
+
+            path = light_curve
+            light_curve = _FromFile(read_light_curve(path), path)
+            if not force:
+                check_observation("light curve", str(path), light_curve.data.target_id, values, planet_name)
+        if isinstance(spectrum, (str, os.PathLike)):
+            from ..data.modalities.spectra import read_spectra
+
+            path = spectrum
+            spectra = read_spectra(path)
+            if len(spectra) != 1:
+                raise ValueError(f"{path}: holds {len(spectra)} spectra; pass the one to use as a Spectrum")
+            spectrum = _FromFile(spectra[0], path)
+            if not force:
+                check_observation("spectrum", str(path), spectra[0].target_name, values, planet_name)
+        return light_curve, spectrum
 
     # ------------------------------------------------------------------ batches
     def __call__(self, planets: PlanetInputs | Mapping[str, Any] | Sequence[PlanetInputs | Mapping[str, Any]],

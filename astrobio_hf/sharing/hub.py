@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -149,6 +150,31 @@ def push_model(model_dir: str | Path, repo_id: str, *, private: bool = True, tok
     return str(url)
 
 
+_REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]*[A-Za-z0-9_]$")
+
+
+class ModelSourceError(FileNotFoundError):
+    """--model names neither a saved model folder nor a hub repository id."""
+
+
+def check_model_source(source: str | Path) -> None:
+    """Refuse, naming the path, a `--model` that is a file, a folder without config.json (saying which of its
+    sub-folders are models), or a path that does not exist and cannot be a hub repo id (``ORG/NAME``)."""
+    path = Path(source).expanduser()
+    if path.is_file():
+        raise ModelSourceError(f"--model {source} is a file; give the folder written by save_pretrained")
+    if path.is_dir():
+        if (path / "config.json").is_file():
+            return
+        inside = sorted(str(c.parent) for c in path.glob("*/config.json"))
+        hint = f"; the model folders inside it: {', '.join(inside)}" if inside else ""
+        raise ModelSourceError(f"--model {source} has no config.json, so it is not a saved model folder{hint}")
+    if str(source).startswith((".", "/", "~")) or not _REPO_ID.match(str(source)):
+        parent = next((p for p in path.absolute().parents if p.is_dir()), None)
+        raise ModelSourceError(f"--model {source}: no such folder (and not a hub repository id ORG/NAME)"
+                               + (f"; the nearest existing folder is {parent}" if parent else ""))
+
+
 def load_model(repo_or_dir: str | Path, *, model_class: Any = None, token: str | bool | None = None,
                revision: str | None = None, **kwargs: Any) -> Any:
     """`from_pretrained` for a local folder or a (private) hub repository, with clear errors for a missing repo or
@@ -160,6 +186,7 @@ def load_model(repo_or_dir: str | Path, *, model_class: Any = None, token: str |
 
     model_class = model_class or AutoModel
     source = str(repo_or_dir)
+    check_model_source(source)
     if Path(source).is_dir():
         return model_class.from_pretrained(source, **kwargs)
     env_endpoint = os.environ.get("HF_ENDPOINT")
@@ -259,5 +286,6 @@ def _first_line(exc: BaseException) -> str:
     return text[0] if text else exc.__class__.__name__
 
 
-__all__ = ["push_model", "load_model", "hub_endpoint", "hub_token", "hub_errors", "HubError", "HubAuthError",
+__all__ = ["check_model_source", "ModelSourceError",
+           "push_model", "load_model", "hub_endpoint", "hub_token", "hub_errors", "HubError", "HubAuthError",
            "HubRepoNotFoundError", "HubPrivacyError", "IGNORE_PATTERNS"]

@@ -180,6 +180,10 @@ def build_model_card(model: Any = None, *, config: Any = None, parameters: int |
         "",
         'model = AutoModel.from_pretrained("ORG/NAME")  # this repository id, or the local folder',
         "```",
+        *(["",
+           "Without astrobio-hf, the code saved beside the weights serves `AutoModel`, `AutoConfig`, `AutoProcessor` "
+           'and `pipeline("habitability-classification", model=...)` with `trust_remote_code=True`.']
+          if model_type == "astro_multimodal" else []),
         "",
         "## Architecture",
         "",
@@ -237,11 +241,12 @@ def write_model_card(model_dir: str | Path, model: Any = None, *,
     ``card`` entry of ``run_info.json`` (train.py records them), evaluations from ``evaluation/*/results.json``."""
     model_dir = Path(model_dir)
     recorded = _recorded_card_inputs(model_dir)
-    recipe = recipe if recipe is not None else recorded.get("recipe")
+    if recipe is None and recorded.get("recipe") is not None:  # train.py records the arguments and their origin apart
+        recipe = {**recorded["recipe"], **(recorded.get("recipe_notes") or {})}
     metrics = metrics if metrics is not None else recorded.get("validation_metrics")
     data_sources = data_sources if data_sources is not None else recorded.get("data_sources")
     preset = preset or recorded.get("preset")
-    evaluations = [json.loads(p.read_text()) for p in sorted(model_dir.glob("evaluation/*/results.json"))]
+    evaluations = evaluations_of_these_weights(model_dir)
     config, parameters = None, None
     if model is None:
         from transformers import AutoConfig
@@ -261,13 +266,36 @@ def write_model_card(model_dir: str | Path, model: Any = None, *,
     return path
 
 
+def evaluations_of_these_weights(model_dir: str | Path) -> list[dict[str, Any]]:
+    """The ``evaluation/*/results.json`` of the weights now in ``model_dir``: an evaluation without a recorded weights
+    fingerprint, or with another one (an older model's), is left out of the card."""
+    from .fingerprint import weights_fingerprint
+
+    current = weights_fingerprint(model_dir)
+    kept = []
+    for path in sorted(Path(model_dir).glob("evaluation/*/results.json")):
+        try:
+            result = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError):
+            continue
+        if current is not None and result.get("weights_fingerprint") == current:
+            kept.append(result)
+    return kept
+
+
 def save_with_card(model: Any, output_dir: str | Path, *, tokenizer: Any = None, **card_kwargs: Any) -> Path:
     """What a trainer or the demo calls after training: `save_pretrained` (safetensors), the tokenizer if any, and
     the model card (keyword arguments as for `write_model_card`). Returns the card's path."""
     output_dir = Path(output_dir)
+    if card_kwargs.get("recipe") is not None:  # read first: a wrong recipe path must not leave weights without a card
+        card_kwargs["recipe"] = load_recipe(card_kwargs["recipe"])
     model.save_pretrained(str(output_dir))
     if tokenizer is not None:
         tokenizer.save_pretrained(str(output_dir))
+    if getattr(model.config, "model_type", None) == "astro_multimodal":
+        from .remote_code import add_remote_code
+
+        add_remote_code(output_dir, type(model.config), type(model))  # loads without astrobio-hf
     return write_model_card(output_dir, model, **card_kwargs)
 
 
@@ -460,5 +488,5 @@ def _refuse_secrets(text: str, what: str) -> None:
 
 
 __all__ = ["find_local_paths", "refuse_local_paths", "scrub_local_paths", "summarize_sources", "model_index",
-           "write_model_card", "build_model_card", "save_with_card", "count_parameters_in_dir", "infer_preset",
+           "write_model_card", "build_model_card", "evaluations_of_these_weights", "save_with_card", "count_parameters_in_dir", "infer_preset",
            "secret_env_values", "scrub_secrets", "load_recipe", "CARD_FILENAME"]

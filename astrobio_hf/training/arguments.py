@@ -89,6 +89,11 @@ class DataArguments:
 class AstroTrainingArguments(TrainingArguments):
     """transformers' TrainingArguments plus memory profiling, time-based checkpoints, a time cap, early stopping."""
 
+    overwrite_output_dir: bool = field(
+        default=False,
+        metadata={"help": "replace the run already in --output_dir: everything in the folder is deleted first "
+                          "(without it, a non-empty --output_dir is refused unless the run resumes from it)"},
+    )
     memory_profile_steps: int = field(default=0, metadata={"help": "profile memory every N steps (0 = off)"})
     memory_alert_gb: float = field(default=45.0, metadata={"help": "warn when a memory figure exceeds this"})
     save_every_minutes: float = field(default=0.0, metadata={"help": "also checkpoint every N minutes (0 = off)"})

@@ -21,6 +21,8 @@ def loss_series(log_history: Sequence[dict[str, Any]]) -> dict[str, tuple[list[i
                 name = "train loss"
             elif key == "eval_loss":
                 name = "eval loss"
+            elif key == "train_loss":
+                continue  # the whole run's average, logged once at the end: not a series beside "train loss"
             elif key.endswith("_loss") and not key.startswith("eval_"):
                 name = key  # a named component (classification_loss, physics_loss, ...)
             else:
@@ -31,28 +33,36 @@ def loss_series(log_history: Sequence[dict[str, Any]]) -> dict[str, tuple[list[i
     return series
 
 
-def write_loss_curve(log_history: Sequence[dict[str, Any]], path: str | Path, title: str = "") -> Path | None:
-    """Draw the loss series to ``path`` (PNG); None when nothing was logged (no step logged a loss)."""
-    series = loss_series(log_history)
-    if not series:
-        return None
+def draw_loss_curve(series: dict[str, tuple[list[int], list[float]]], title: str = "") -> Any:
+    """The matplotlib figure of the series; the legend sits to the right of the axes, never over the curves."""
     import matplotlib
 
     matplotlib.use("Agg")  # files only, no display
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7, 4), dpi=100)
+    fig, ax = plt.subplots(figsize=(9, 4), dpi=100)
+    for name, (steps, values) in series.items():
+        main = name in ("train loss", "eval loss")
+        ax.plot(steps, values, marker="o" if len(steps) < 30 else None, linewidth=2 if main else 1,
+                alpha=1.0 if main else 0.6, label=name)
+    ax.set_xlabel("optimizer step")
+    ax.set_ylabel("loss")
+    ax.set_title(title or "training loss")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
+    fig.tight_layout()
+    return fig
+
+
+def write_loss_curve(log_history: Sequence[dict[str, Any]], path: str | Path, title: str = "") -> Path | None:
+    """Draw the loss series to ``path`` (PNG); None when nothing was logged (no step logged a loss)."""
+    series = loss_series(log_history)
+    if not series:
+        return None
+    import matplotlib.pyplot as plt
+
+    fig = draw_loss_curve(series, title)
     try:
-        for name, (steps, values) in series.items():
-            main = name in ("train loss", "eval loss")
-            ax.plot(steps, values, marker="o" if len(steps) < 30 else None, linewidth=2 if main else 1,
-                    alpha=1.0 if main else 0.6, label=name)
-        ax.set_xlabel("optimizer step")
-        ax.set_ylabel("loss")
-        ax.set_title(title or "training loss")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-        fig.tight_layout()
         path = Path(path)
         fig.savefig(path)
     finally:
@@ -60,4 +70,4 @@ def write_loss_curve(log_history: Sequence[dict[str, Any]], path: str | Path, ti
     return path
 
 
-__all__ = ["loss_series", "write_loss_curve"]
+__all__ = ["loss_series", "draw_loss_curve", "write_loss_curve"]

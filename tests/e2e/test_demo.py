@@ -7,6 +7,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from astrobio_hf.sharing.hub import _files_to_upload
 from astrobio_hf.sharing.model_card import find_local_paths
 from tests.helpers.train_runs import REPO, train_env
@@ -62,3 +64,17 @@ def test_demo_runs_end_to_end_offline_on_the_real_catalog(tmp_path):
     assert "[demo] results, protocol full" in result.stdout and "hist_gradient_boosting" in result.stdout
     run_info = json.loads((out / "model" / "run_info.json").read_text())
     assert run_info["num_processes"] == 1 and run_info["model_type"] == "multimodal"
+    # the demo's model, processor and pipeline load where astrobio_hf cannot be imported, with the package's outputs
+    from astrobio_hf.inference.predict import predict
+    from tests.e2e.test_remote_code_fresh_venv import REMOTE, VALUES
+    from tests.helpers.fresh_venv import make_fresh_venv, run_in
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    remote = run_in(make_fresh_venv(tmp_path / "venv"), REMOTE, str(out / "model"), json.dumps(VALUES),
+                    cwd=elsewhere, modules_cache=tmp_path / "modules")
+    assert remote["astrobio_hf_importable"] is False and remote["classes"] == ["transformers_modules"] * 4
+    expected = predict(out / "model", VALUES)
+    assert remote["habitability"] == pytest.approx(expected.habitability_probability, abs=1e-6)
+    assert remote["pipeline"]["habitability_probability"] == pytest.approx(expected.habitability_probability,
+                                                                           abs=1e-6)

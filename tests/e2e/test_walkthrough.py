@@ -1,4 +1,5 @@
-"""docs/walkthrough_own_data.py runs end to end on a real PSCompPars download: prepare, train, evaluate, predict."""
+"""docs/walkthrough_own_data.py runs end to end on a real PSCompPars download: prepare, train, evaluate, predict;
+started from another folder than the repository, with a relative --workdir."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from tests.conftest import REPO_ROOT
 def test_walkthrough_runs_on_a_real_catalog(real_data_dir, tmp_path):
     catalog = real_data_dir / "nasa_exoplanet_archive" / "tap_style_2025" / "PSCompPars.csv"
     done = subprocess.run([sys.executable, str(REPO_ROOT / "docs" / "walkthrough_own_data.py"), "--catalog",
-                           str(catalog), "--workdir", str(tmp_path / "walk"), "--max-planets", "300",
+                           str(catalog), "--workdir", "walk", "--max-planets", "300",  # relative to the cwd
                            "--max-steps", "8"], cwd=tmp_path, capture_output=True, text=True, timeout=880)
     assert done.returncode == 0, done.stderr[-4000:]
     out = done.stdout

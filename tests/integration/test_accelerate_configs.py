@@ -16,6 +16,7 @@ CONFIGS = Path(__file__).resolve().parents[2] / "accelerate_configs"
 EXPECTED = {
     "cpu_ddp.yaml": (DistributedType.MULTI_GPU, 2),
     "single_gpu.yaml": (DistributedType.NO, 1),
+    "single_process.yaml": (DistributedType.NO, 1),
     "multi_gpu_ddp.yaml": (DistributedType.MULTI_GPU, 2),
     "fsdp2_cpu_offload.yaml": (DistributedType.FSDP, 2),
     "multi_node_fsdp2.yaml": (DistributedType.FSDP, 16),

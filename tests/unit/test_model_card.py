@@ -142,3 +142,10 @@ def test_recipe_from_a_yaml_file_and_bad_files(tmp_path):
         load_recipe(tmp_path / "missing.yaml")
     with pytest.raises(FileNotFoundError, match="no config.json"):
         write_model_card(tmp_path / "empty")
+
+
+def test_save_with_card_reads_the_recipe_before_saving(tmp_path):
+    model = build_model("astro-multimodal-tiny")
+    with pytest.raises(ValueError, match="cannot read the training recipe"):
+        save_with_card(model, tmp_path / "out", recipe=tmp_path / "configs" / "demo_cpu.yaml")
+    assert not (tmp_path / "out" / "model.safetensors").exists()  # nothing half-written

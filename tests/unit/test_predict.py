@@ -35,6 +35,16 @@ def test_predict_a_named_planet(checkpoint):
     assert (checkpoint / "README.md").is_file()
 
 
+def test_planet_lookup_lists_missing_inputs(checkpoint):
+    expected = row(3)
+    result = predict(checkpoint, planet="Planet 3 b")
+    absent = [m for m in MODALITIES if m != "planet_params" and not expected.get(f"{m}_mask")]
+    assert result.missing_inputs == absent and absent
+    names = json.loads((checkpoint / "processor_config.json").read_text())["spec"]["planet_param_names"]
+    observed = list(expected["planet_params_mask"])
+    assert result.missing_catalog_values == [n for n, seen in zip(names, observed, strict=True) if not seen]
+
+
 def test_predict_a_record_from_json(checkpoint, tmp_path):
     record = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in row(7).items()}
     path = tmp_path / "record.json"

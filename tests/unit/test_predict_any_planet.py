@@ -85,9 +85,60 @@ def test_qtable_row_with_units_equals_values_in_catalog_units(checkpoint):
 
 def test_light_curve_fits_joins_the_prediction(checkpoint, real_data_dir):
     fits_file = real_data_dir / "kepler_k2" / "kplr011442793-2009350155506_llc.fits"
-    result = predict(checkpoint, {"pl_name": "Kepler-90 h", "pl_orbper": 331.6}, light_curve=fits_file)
+    # the file names its star by KIC number only: the values confirm it is Kepler-90's
+    result = predict(checkpoint, {"pl_name": "Kepler-90 h", "pl_orbper": 331.6, "kic": 11442793},
+                     light_curve=fits_file)
     assert result.modalities_present == ["planet_params", "light_curve"]
     assert result.provenance[0]["file"] == fits_file.name
+
+
+def test_another_stars_light_curve_is_refused_unless_forced(checkpoint, real_data_dir, capsys):
+    fits_file = real_data_dir / "kepler_k2" / "kplr011442793-2009350155506_llc.fits"  # Kepler-90 = KIC 11442793
+    with pytest.raises(ValueError, match=r"names the star KIC 11442793 only.*Kepler-186.*kic=11442793"):
+        predict(checkpoint, KEPLER_186F, light_curve=fits_file)
+    with pytest.raises(ValueError, match="KIC 11442793"):
+        predict(checkpoint, {**KEPLER_186F, "kic": 8120608}, light_curve=fits_file)  # Kepler-186's own number
+    forced = predict(checkpoint, KEPLER_186F, light_curve=fits_file, force=True)
+    assert "light_curve" in forced.modalities_present
+    values = ["--values", "pl_name=Kepler-186 f", "pl_orbper=129.9444", "--light-curve", str(fits_file)]
+    assert cli(["predict", "--model", str(checkpoint), *values]) == 1
+    assert "names the star KIC 11442793" in capsys.readouterr().err
+    assert cli(["predict", "--model", str(checkpoint), *values, "--force"]) == 0
+
+
+def test_header_names_compare_with_the_host_and_planet():
+    from astrobio_hf.inference.identity import ObservationIdentityError, check_observation
+
+    check_observation("spectrum", "x.fits", "WASP-39", {"pl_name": "WASP-39 b"})
+    check_observation("spectrum", "x.fits", "WASP-39B", {"pl_name": "WASP-39 b"})
+    check_observation("spectrum", "x.fits", "TRAPPIST-1", {"hostname": "TRAPPIST-1", "pl_name": "TRAPPIST-1 e"})
+    check_observation("light curve", "x.fits", "TIC 0261136679", {"pl_name": "pi Men c", "tic_id": "TIC 261136679"})
+    with pytest.raises(ObservationIdentityError, match="'Kepler-18'.*not of Kepler-186 f"):
+        check_observation("spectrum", "x.fits", "Kepler-18", {"pl_name": "Kepler-186 f"})
+    check_observation("spectrum", "x.fits", None, {"pl_name": "Kepler-186 f"})  # a file naming nobody
+
+
+def test_bad_values_are_refused_naming_them(checkpoint, capsys):
+    model = ["predict", "--model", str(checkpoint), "--values", "pl_name=Kepler-186 f", "pl_orbper=129.9444"]
+    assert cli([*model, "pl_radius=1"]) == 1
+    err = capsys.readouterr().err
+    assert "unknown catalog column(s): 'pl_radius'" in err and "pl_rade" in err
+    assert cli([*model, "pl_rade=-1"]) == 1
+    assert "'pl_rade': -1.0 is outside its physical range (0, inf)" in capsys.readouterr().err
+    assert cli([*model, "st_teff=0"]) == 1
+    assert "'st_teff': 0.0 is outside its physical range" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="pl_orbper"):
+        predict(checkpoint, {"pl_orbper": -3.0})
+
+
+@pytest.mark.parametrize("command", ["predict", "evaluate"])
+def test_wrong_model_path_says_the_folder_does_not_exist(checkpoint, tmp_path, capsys, command):
+    extra = ["--values", "pl_orbper=10"] if command == "predict" else ["--dataset", str(tmp_path)]
+    assert cli([command, "--model", str(checkpoint) + "_misspelt", *extra]) == 1
+    err = capsys.readouterr().err
+    assert "no such folder" in err and "_misspelt" in err and "Traceback" not in err
+    assert cli([command, "--model", str(checkpoint.parent), *extra]) == 1
+    assert f"the model folders inside it: {checkpoint}" in capsys.readouterr().err
 
 
 def test_cli_values_and_catalog_file(checkpoint, real_data_dir, capsys):
@@ -120,3 +171,43 @@ def test_auto_processor_and_pipeline_after_import(checkpoint):
     direct = predict(checkpoint, KEPLER_186F)
     assert result["habitability_probability"] == pytest.approx(direct.habitability_probability, rel=1e-5)
     assert result["missing_inputs"] == direct.missing_inputs
+
+
+def test_score_the_whole_packaged_catalog_in_one_run(checkpoint, tmp_path, capsys):
+    import pandas as pd
+
+    from astrobio_hf.inference.catalog_scoring import score_catalog
+
+    out = tmp_path / "ranked.parquet"
+    assert cli(["predict", "--model", str(checkpoint), "--catalog", "packaged", "--all", "--output", str(out)]) == 0
+    assert "scored 5967 planets" in capsys.readouterr().out
+    ranked = pd.read_parquet(out)
+    assert len(ranked) == 5967 and ranked["planet_name"].is_unique
+    assert ranked["habitability_probability"].is_monotonic_decreasing
+    assert list(ranked["rank"]) == list(range(1, 5968))
+    assert (ranked["habitable"] == (ranked["habitability_probability"] >= ranked["threshold"])).all()
+    assert ranked[["p_too_hot", "p_temperate", "p_too_cold"]].sum(axis=1).round(5).eq(1.0).all()
+    # the label rule's answer where its inputs are there; its reason where they are not
+    assert ranked["rule_habitability"].notna().sum() > 1000 and ranked["rule_reason"].notna().any()
+    # batched scoring gives what predict() gives for the same planet
+    row = ranked.set_index("planet_name").loc["Kepler-186 f"]
+    single = predict(checkpoint, catalog_row("packaged", "Kepler-186 f"))
+    assert row["habitability_probability"] == pytest.approx(single.habitability_probability, abs=1e-5)
+    assert row["missing_inputs"].split(";") == single.missing_inputs
+    assert row["missing_catalog_values"] == ";".join(single.missing_catalog_values)
+    # Python call, CSV
+    frame = score_catalog(checkpoint, "packaged", output=tmp_path / "ranked.csv", batch_size=1000)
+    assert len(pd.read_csv(tmp_path / "ranked.csv")) == 5967
+    assert frame["planet_name"].tolist() == ranked["planet_name"].tolist()
+
+
+def test_score_all_needs_a_catalog_and_names_bad_ones(checkpoint, tmp_path, capsys):
+    assert cli(["predict", "--model", str(checkpoint), "--all"]) == 2
+    assert "--all needs --catalog" in capsys.readouterr().err
+    assert cli(["predict", "--model", str(checkpoint), "--catalog", str(tmp_path / "nope.csv"), "--all"]) == 1
+    assert "nope.csv does not exist" in capsys.readouterr().err
+
+
+def test_suggestions_follow_the_archives_renames():
+    with pytest.raises(KeyError, match=r"similar: \['KOI-351 h'"):  # the 2025 catalog calls Kepler-90 KOI-351
+        catalog_row("packaged", "Kepler-90 h")

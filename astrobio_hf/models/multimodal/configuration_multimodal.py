@@ -33,6 +33,16 @@ HZ_CLASSES: tuple[str, ...] = ("too_hot", "temperate", "too_cold")
 CLASSIFICATION_LOSSES: tuple[str, ...] = ("cross_entropy", "focal")
 
 
+def _installed_pipeline_registered() -> bool:
+    """Whether transformers' pipeline registry serves `habitability-classification` with astrobio_hf's class."""
+    import sys
+
+    pipelines = sys.modules.get("transformers.pipelines")
+    task = getattr(getattr(pipelines, "PIPELINE_REGISTRY", None), "supported_tasks", {}).get(
+        "habitability-classification")
+    return bool(task) and str(getattr(task.get("impl"), "__module__", "")).startswith("astrobio_hf.")
+
+
 @strict
 class AstroMultimodalConfig(PreTrainedConfig):
     """Configuration of [`AstroMultimodalModel`].
@@ -101,6 +111,11 @@ class AstroMultimodalConfig(PreTrainedConfig):
         if not self.id2label or list(self.id2label.values()) != self.hz_class_names:
             self.id2label = dict(enumerate(self.hz_class_names))
             self.label2id = {name: i for i, name in self.id2label.items()}
+        # A saved folder lists the habitability pipeline in `custom_pipelines` for users without astrobio-hf
+        # (trust_remote_code=True). transformers demands trust_remote_code for any task listed there, even where
+        # astrobio-hf's own pipeline is registered; there the installed pipeline serves it, so the entry is dropped.
+        if getattr(self, "custom_pipelines", None) and _installed_pipeline_registered():
+            self.custom_pipelines = {}
         # Run the checks here so callers get a plain ValueError naming the field (@strict wraps them otherwise).
         self.validate_architecture()
 
