@@ -58,3 +58,23 @@ def test_cli_prints_predictions_and_clear_errors(checkpoint, capsys):
     assert "Planet 1 b: " in out and "threshold" in out and "Planet 101 b" in out
     assert cli(["predict", "--model", str(checkpoint), "--planet", "Kepler-442 b"]) == 1
     assert "'Kepler-442 b' is not in the prepared dataset" in capsys.readouterr().err
+
+
+def test_the_threshold_chosen_on_validation_is_saved_and_decides(checkpoint, tmp_path):
+    import shutil
+
+    from astrobio_hf.models import AstroMultimodalModel
+
+    config = json.loads((checkpoint / "config.json").read_text())
+    run_info = json.loads((checkpoint / "run_info.json").read_text())
+    assert config["habitability_threshold"] == pytest.approx(run_info["threshold"]["threshold"])
+    assert run_info["threshold"]["rows"] == 4  # the eval split of the fixture
+    probability = predict(checkpoint, planet="Planet 2 b").habitability_probability
+    for threshold, decision in ((probability * 0.9, True), (min(probability * 1.1, 0.999), False)):
+        copy = tmp_path / f"model-{decision}"
+        shutil.copytree(checkpoint, copy)
+        model = AstroMultimodalModel.from_pretrained(copy)
+        model.config.habitability_threshold = threshold
+        model.save_pretrained(copy)
+        result = predict(copy, planet="Planet 2 b", dataset=checkpoint.parent / "data")
+        assert result.threshold == pytest.approx(threshold) and result.habitable is decision
