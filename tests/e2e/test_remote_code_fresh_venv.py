@@ -11,8 +11,7 @@ import json
 import pytest
 
 from tests.helpers.fresh_venv import make_fresh_venv, run_in
-from tests.helpers.multimodal_rows import write_dataset
-from train import main as train
+from tests.helpers.multimodal_rows import tiny_checkpoint
 
 VALUES = {"pl_name": "Kepler-186 f", "pl_orbper": 129.9444, "pl_rade": 1.17, "pl_insol": 0.29, "st_teff": 3755.0,
           "st_rad": 0.52, "st_mass": 0.54}
@@ -46,10 +45,7 @@ print(json.dumps({"astrobio_hf_importable": importable,
 @pytest.fixture(scope="module")
 def saved(tmp_path_factory):
     root = tmp_path_factory.mktemp("remote")
-    dataset = write_dataset(root / "data", n_train=8, n_eval=4)
-    train(["--dataset_path", str(dataset), "--output_dir", str(root / "model"), "--do_train", "--max_steps", "2",
-           "--use_cpu", "--report_to", "none", "--disable_tqdm", "true", "--save_strategy", "no"])
-    return root / "model"
+    return tiny_checkpoint(root)
 
 
 def test_saved_folder_carries_code_and_auto_map(saved):

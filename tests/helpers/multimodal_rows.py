@@ -76,3 +76,13 @@ def make_splits(n_train: int = 16, n_eval: int = 8, unlabelled: tuple[int, ...] 
 def write_dataset(path: Path, n_train: int = 16, n_eval: int = 8) -> Path:
     """A prepared multimodal dataset directory (what `astrobio-hf prepare --dataset multimodal` writes)."""
     return save_multimodal_dataset(make_splits(n_train, n_eval), SPEC, path)
+
+
+def tiny_checkpoint(root: Path) -> Path:
+    """A multimodal checkpoint written by train.py in-process: 2 steps on `write_dataset(root / "data", 8, 4)`."""
+    from train import main as train
+
+    dataset = write_dataset(root / "data", n_train=8, n_eval=4)
+    train(["--dataset_path", str(dataset), "--output_dir", str(root / "model"), "--do_train", "--max_steps", "2",
+           "--use_cpu", "--report_to", "none", "--disable_tqdm", "true", "--save_strategy", "no"])
+    return root / "model"

@@ -10,17 +10,13 @@ import pytest
 from astrobio_hf.cli import main as cli
 from astrobio_hf.inference.predict import predict
 from astrobio_hf.models.multimodal import MODALITIES
-from tests.helpers.multimodal_rows import row, write_dataset
-from train import main as train
+from tests.helpers.multimodal_rows import row, tiny_checkpoint
 
 
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory):
     root = tmp_path_factory.mktemp("predict")
-    dataset = write_dataset(root / "data", n_train=8, n_eval=4)
-    train(["--dataset_path", str(dataset), "--output_dir", str(root / "model"), "--do_train", "--max_steps", "2",
-           "--use_cpu", "--report_to", "none", "--disable_tqdm", "true", "--save_strategy", "no"])
-    return root / "model"
+    return tiny_checkpoint(root)
 
 
 def test_predict_a_named_planet(checkpoint):
