@@ -136,3 +136,25 @@ def test_a_spec_whose_scaling_names_other_columns_is_refused():
     with pytest.raises(ValueError, match="differ from the spec's columns"):
         MultimodalCollator(spec)
     assert scaling_of(MultimodalSpec()) is None
+
+
+def test_temperate_and_rocky_head_is_the_product_and_reads_only_the_size_columns():
+    config = AstroMultimodalConfig(**MULTIMODAL_PRESETS["tiny"], habitability_head="temperate_and_rocky",
+                                   auxiliary_losses=False)
+    model = AstroMultimodalModel(config).eval()
+    values = torch.randn(6, config.num_planet_params)
+    with torch.no_grad():
+        out = model(planet_params=values)
+        temperate = out.hz_class_logits.softmax(-1)[:, config.hz_class_names.index("temperate")]
+        size = [config.planet_param_names.index(c) for c in config.rocky_columns]
+        rocky = torch.sigmoid(model.rocky_head(values[:, size], torch.ones(6, len(size), dtype=torch.bool)))[:, 0]
+        torch.testing.assert_close(out.habitability_logits.softmax(-1)[:, 1], temperate * rocky)
+        # the rocky factor sees the planet's size only: changing the star changes P(habitable) through hz only
+        star = values.clone()
+        star[:, config.planet_param_names.index("st_teff")] += 3.0
+        moved = model(planet_params=star)
+        moved_temperate = moved.hz_class_logits.softmax(-1)[:, config.hz_class_names.index("temperate")]
+        torch.testing.assert_close(moved.habitability_logits.softmax(-1)[:, 1], moved_temperate * rocky)
+    with pytest.raises(ValueError, match="rocky_columns"):
+        AstroMultimodalConfig(**MULTIMODAL_PRESETS["tiny"], habitability_head="temperate_and_rocky",
+                              rocky_columns=["pl_radius"])

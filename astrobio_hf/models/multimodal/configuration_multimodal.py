@@ -31,6 +31,7 @@ DEFAULT_LOSS_WEIGHTS: dict[str, float] = {
 
 HZ_CLASSES: tuple[str, ...] = ("too_hot", "temperate", "too_cold")
 CLASSIFICATION_LOSSES: tuple[str, ...] = ("cross_entropy", "focal")
+HABITABILITY_HEADS: tuple[str, ...] = ("direct", "temperate_and_rocky")
 
 
 def _installed_pipeline_registered() -> bool:
@@ -66,6 +67,13 @@ class AstroMultimodalConfig(PreTrainedConfig):
     `astrobio_hf.training.class_balance`); `classification_loss` is "cross_entropy" or "focal" (Lin et al. 2017,
     `focal_gamma`). `habitability_threshold` is the decision threshold on P(habitable) that was chosen on
     validation; predict, the pipeline, evaluate and the card use it.
+
+    `habitability_head`: "direct" (a linear head on the fused embedding) or "temperate_and_rocky", which factorises
+    P(habitable) as the label is defined: P(hz_class = temperate) from the hz_class head times P(rocky) from a small
+    MLP over the planet's own size columns (`rocky_columns`, with their observed mask) and nothing else. The
+    temperate factor is learned from every labelled planet's band, and the size factor cannot pick up the host star:
+    the catalog's habitable planets all orbit M and K dwarfs, and a direct head learns the star's type as part of
+    "habitable", which rules out an Earth twin around a Sun-like star.
     """
 
     model_type = "astro_multimodal"
@@ -99,11 +107,14 @@ class AstroMultimodalConfig(PreTrainedConfig):
     classification_loss: str = "cross_entropy"
     focal_gamma: float = 2.0
     habitability_threshold: float = 0.5
+    habitability_head: str = "direct"
+    rocky_columns: list[str] | tuple[str, ...] = ("pl_rade", "pl_bmasse")
     initializer_range: float = 0.02
 
     def __post_init__(self, **kwargs: Any) -> None:
         self.planet_param_names = list(self.planet_param_names)
         self.hz_class_names = list(self.hz_class_names)
+        self.rocky_columns = list(self.rocky_columns)
         self.loss_weights = {**DEFAULT_LOSS_WEIGHTS, **(self.loss_weights or {})}
         super().__post_init__(**kwargs)
         # id2label / label2id name the hz_class head's outputs (pipelines and model cards read them); the binary
@@ -165,6 +176,17 @@ class AstroMultimodalConfig(PreTrainedConfig):
         if self.classification_loss not in CLASSIFICATION_LOSSES:
             raise ValueError(f"{name}.classification_loss must be one of {CLASSIFICATION_LOSSES}, got "
                              f"{self.classification_loss!r}.")
+        if self.habitability_head not in HABITABILITY_HEADS:
+            raise ValueError(f"{name}.habitability_head must be one of {HABITABILITY_HEADS}, got "
+                             f"{self.habitability_head!r}.")
+        if self.habitability_head == "temperate_and_rocky":
+            if "temperate" not in self.hz_class_names:
+                raise ValueError(f"{name}.habitability_head 'temperate_and_rocky' needs a 'temperate' hz class, got "
+                                 f"{self.hz_class_names}.")
+            missing = [c for c in self.rocky_columns if c not in self.planet_param_names]
+            if missing or not self.rocky_columns:
+                raise ValueError(f"{name}.rocky_columns {self.rocky_columns} must be planet_param_names columns "
+                                 f"(missing: {missing}).")
         if self.focal_gamma < 0:
             raise ValueError(f"{name}.focal_gamma must be >= 0, got {self.focal_gamma}.")
         if not 0.0 < self.habitability_threshold < 1.0:
@@ -203,4 +225,4 @@ MULTIMODAL_PRESETS: dict[str, dict[str, Any]] = {
 }
 
 __all__ = ["AstroMultimodalConfig", "MULTIMODAL_PRESETS", "MODALITIES", "DEFAULT_PLANET_PARAMS", "HZ_CLASSES",
-           "DEFAULT_LOSS_WEIGHTS", "CLASSIFICATION_LOSSES"]
+           "DEFAULT_LOSS_WEIGHTS", "CLASSIFICATION_LOSSES", "HABITABILITY_HEADS"]

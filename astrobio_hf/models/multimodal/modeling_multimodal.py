@@ -69,12 +69,12 @@ class AstroMultimodalOutput(ModelOutput):
 class AstroPlanetParamsEncoder(nn.Module):
     """MLP over catalog values and their observed mask (missing values are zeroed and flagged, not imputed)."""
 
-    def __init__(self, num_params: int, hidden_size: int, dropout: float):
+    def __init__(self, num_params: int, hidden_size: int, dropout: float, out_features: int | None = None):
         super().__init__()
-        self.net = nn.Sequential(
-            nn.Linear(2 * num_params, hidden_size), nn.GELU(), nn.Dropout(dropout),
-            nn.Linear(hidden_size, hidden_size), nn.LayerNorm(hidden_size),
-        )
+        # out_features: a plain output layer of that width instead of the normalised embedding
+        last = ([nn.Linear(hidden_size, hidden_size), nn.LayerNorm(hidden_size)] if out_features is None
+                else [nn.Linear(hidden_size, out_features)])
+        self.net = nn.Sequential(nn.Linear(2 * num_params, hidden_size), nn.GELU(), nn.Dropout(dropout), *last)
 
     def forward(self, values: torch.Tensor, observed: torch.Tensor) -> torch.Tensor:
         observed = observed.to(values.dtype)
@@ -166,7 +166,10 @@ class AstroMultimodalModel(AstroMultimodalPreTrainedModel):
         self.modality_type = nn.Embedding(len(MODALITIES) + 1, hidden)
         self.fusion_layers = nn.ModuleList([AstroFusionLayer(config) for _ in range(config.num_fusion_layers)])
         self.fusion_norm = nn.LayerNorm(hidden)
-        self.habitability_head = nn.Linear(hidden, 2)
+        if config.habitability_head == "temperate_and_rocky":
+            self.rocky_head = AstroPlanetParamsEncoder(len(config.rocky_columns), 16, 0.0, out_features=1)
+        else:
+            self.habitability_head = nn.Linear(hidden, 2)
         self.hz_class_head = nn.Linear(hidden, config.num_hz_classes)
         self.language_model = AstroLLMForCausalLM(config.llm_config) if config.use_llm_head else None
         self.gradient_checkpointing = False
@@ -325,8 +328,8 @@ class AstroMultimodalModel(AstroMultimodalPreTrainedModel):
                 physics.append(graph_out.constraint_loss)
 
         fused = self.fuse(embeddings, present)
-        habitability_logits = self.habitability_head(fused)
         hz_class_logits = self.hz_class_head(fused)
+        habitability_logits = self.habitability_logits(fused, hz_class_logits, planet_params, planet_params_mask)
 
         components: dict[str, torch.Tensor | None] = {}
         habitability_loss = self._labelled_cross_entropy(habitability_logits, habitability,
@@ -370,6 +373,29 @@ class AstroMultimodalModel(AstroMultimodalPreTrainedModel):
             llm_logits=llm_logits,
         )
         return output if return_dict is not False else output.to_tuple()
+
+    def habitability_logits(self, fused: torch.Tensor, hz_class_logits: torch.Tensor,
+                            planet_params: torch.Tensor | None, planet_params_mask: torch.Tensor | None
+                            ) -> torch.Tensor:
+        """`[B, 2]` logits of (not habitable, habitable). With `habitability_head="temperate_and_rocky"` they are
+        `[log(1 - p), log p]` for p = P(temperate) x P(rocky | size columns), so a softmax gives back (1 - p, p) and
+        the habitability cross-entropy trains both factors."""
+        cfg = self.config
+        if cfg.habitability_head == "direct":
+            return self.habitability_head(fused)
+        columns = [cfg.planet_param_names.index(c) for c in cfg.rocky_columns]
+        if planet_params is None:
+            size = fused.new_zeros(fused.shape[0], len(columns))
+            observed = torch.zeros_like(size, dtype=torch.bool)
+        else:
+            size = planet_params[:, columns].to(fused.dtype)
+            observed = torch.isfinite(size) if planet_params_mask is None else (
+                planet_params_mask[:, columns].to(torch.bool) & torch.isfinite(size))
+        temperate = cfg.hz_class_names.index("temperate")
+        log_p = (F.log_softmax(hz_class_logits.float(), dim=-1)[:, temperate]
+                 + F.logsigmoid(self.rocky_head(size, observed).float().squeeze(-1)))
+        log_p = log_p.clamp(max=-1e-6)  # p < 1, so log(1 - p) stays finite
+        return torch.stack([torch.log(-torch.expm1(log_p)), log_p], dim=-1).to(fused.dtype)
 
     def fuse(self, embeddings: torch.Tensor, present: torch.Tensor) -> torch.Tensor:
         """CLS + present modality tokens through the fusion layers; returns the normalised CLS output."""
