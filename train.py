@@ -156,7 +156,7 @@ def main(argv: list[str] | None = None) -> dict:
             # the arguments in force after command-line overrides, and the dataset this run read: not the YAML
             arguments = scrub_local_paths(scrub_secrets(effective_arguments(command, model_args, data_args,
                                                                             training_args)))
-            notes = {**run_notes(command), "dataset_used": {"path": run_info["dataset_path"],
+            notes = {**run_notes(command), "dataset_used": {"path": card_dataset_path(run_info["dataset_path"]),
                                                             "train_rows": run_info["train_rows"],
                                                             "eval_rows": run_info["eval_rows"]}}
             recipe = {**arguments, **notes}
@@ -192,6 +192,15 @@ def recorded_dataset_path(path: str | None, output_dir: str) -> str | None:
         return path
     local = path.removeprefix("file://")
     return os.path.relpath(Path(local).resolve(), Path(output_dir).resolve())
+
+
+def card_dataset_path(recorded: str | None) -> str | None:
+    """The dataset as the card names it: the recorded path when it lies beside or under the model folder (or is a
+    URL); else only its folder name, since a relative path that climbs out of the model folder spells out this
+    machine's layout (and means nothing on the hub)."""
+    if not recorded or "://" in recorded or not recorded.startswith(".."):
+        return recorded
+    return Path(recorded).name
 
 
 def resolved_preset(model_args) -> str:

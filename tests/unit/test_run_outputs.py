@@ -108,3 +108,17 @@ def test_abbreviated_flags_are_refused(data):
     root, first, _, _ = data
     with pytest.raises(ValueError, match="--learning_rat"):  # argparse would have read it as --learning_rate
         train(["--dataset_path", str(first), "--output_dir", str(root / "abbrev"), "--learning_rat", "0.1", *BASE])
+
+
+def test_a_model_saved_outside_the_working_folder_names_its_dataset_without_the_layout(tmp_path, monkeypatch):
+    """Dataset under the working folder, model elsewhere: the relative path would climb through this machine's
+    folders; the card names the dataset folder only (and the run does not fail after saving the weights)."""
+    work = tmp_path / "work" / "project"
+    write_dataset(work / "outputs" / "dataset", n_train=8, n_eval=4)
+    monkeypatch.chdir(work)
+    out = tmp_path / "elsewhere" / "model"
+    train(["--dataset_path", "outputs/dataset", "--output_dir", str(out), "--do_train", "--max_steps", "1",
+           "--use_cpu", "--report_to", "none", "--disable_tqdm", "true", "--save_strategy", "no"])
+    card = (out / "README.md").read_text()
+    assert str(work) not in card and "../" not in card
+    assert json.loads((out / "run_info.json").read_text())["card"]["recipe_notes"]["dataset_used"]["path"] == "dataset"
