@@ -124,7 +124,7 @@ def test_bad_values_are_refused_naming_them(checkpoint, capsys):
     err = capsys.readouterr().err
     assert "unknown catalog column(s): 'pl_radius'" in err and "pl_rade" in err
     assert cli([*model, "pl_rade=-1"]) == 1
-    assert "'pl_rade': -1.0 is outside its physical range (0, inf)" in capsys.readouterr().err
+    assert "'pl_rade': -1.0 is outside its physical range (0, 100] Earth radius" in capsys.readouterr().err
     assert cli([*model, "st_teff=0"]) == 1
     assert "'st_teff': 0.0 is outside its physical range" in capsys.readouterr().err
     with pytest.raises(ValueError, match="pl_orbper"):
