@@ -174,4 +174,18 @@ def load_multimodal_dataset(path: str | os.PathLike) -> tuple[datasets.DatasetDi
     return splits, spec
 
 
-__all__ = ["MultimodalSpec", "UNLABELLED", "ARRAY_MODALITIES", "save_multimodal_dataset", "load_multimodal_dataset", "SPEC_FILENAME"]
+
+def checkpoint_spec(path: str | Path) -> MultimodalSpec | None:
+    """The dataset spec saved beside a multimodal checkpoint (its processor's, else multimodal_spec.json)."""
+    folder = Path(path)
+    processor = folder / "processor_config.json"
+    if processor.is_file():
+        data = json.loads(processor.read_text()).get("spec")
+        if data:
+            return MultimodalSpec.from_dict(data)
+    if (folder / SPEC_FILENAME).is_file():
+        return MultimodalSpec.from_dict(json.loads((folder / SPEC_FILENAME).read_text()))
+    return None
+
+
+__all__ = ["checkpoint_spec", "MultimodalSpec", "UNLABELLED", "ARRAY_MODALITIES", "save_multimodal_dataset", "load_multimodal_dataset", "SPEC_FILENAME"]

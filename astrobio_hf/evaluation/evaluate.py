@@ -16,12 +16,11 @@ from typing import Any
 
 import numpy as np
 
-from ..data.multimodal_schema import load_multimodal_dataset
+from ..data.multimodal_schema import checkpoint_spec, load_multimodal_dataset
 from ..data.planet_scaling import scaling_of, with_scaling
 from ..data.protocols import WITHHELD_COLUMNS, check_protocol, describe_protocol
 from ..models.multimodal.configuration_multimodal import MODALITIES
 from ..sharing.fingerprint import weights_fingerprint
-from ..training.tasks import checkpoint_spec
 from .baselines import Predictions, run_baselines
 from .bootstrap import bootstrap_intervals
 from .metrics import habitability_metrics

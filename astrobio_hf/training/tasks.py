@@ -19,7 +19,7 @@ import datasets
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from ..data.collator import ArrowBatches, CubeCollator, GraphCollator, MultimodalCollator
-from ..data.multimodal_schema import SPEC_FILENAME, UNLABELLED, MultimodalSpec, load_multimodal_dataset
+from ..data.multimodal_schema import UNLABELLED, MultimodalSpec, checkpoint_spec, load_multimodal_dataset
 from ..data.planet_scaling import fit_scaling, scaling_of, with_scaling
 from ..models import (
     AstroDatacubeConfig,
@@ -210,19 +210,6 @@ def build_task(model_args: ModelArguments, data_args: DataArguments, seed: int =
     return _llm_task(model_args, data_args, train, evaluation, spec)
 
 
-def checkpoint_spec(path: str | Path) -> MultimodalSpec | None:
-    """The dataset spec saved beside a multimodal checkpoint (its processor's, else multimodal_spec.json)."""
-    folder = Path(path)
-    processor = folder / "processor_config.json"
-    if processor.is_file():
-        data = json.loads(processor.read_text()).get("spec")
-        if data:
-            return MultimodalSpec.from_dict(data)
-    if (folder / SPEC_FILENAME).is_file():
-        return MultimodalSpec.from_dict(json.loads((folder / SPEC_FILENAME).read_text()))
-    return None
-
-
 def label_column(dataset: datasets.Dataset, name: str):
     """A label column as a numpy array (unlabelled = -100)."""
     return dataset.with_format("numpy", columns=[name])[:][name]
@@ -307,4 +294,4 @@ def _llm_task(model_args: ModelArguments, data_args: DataArguments, train: datas
     )
 
 
-__all__ = ["TrainingTask", "build_task", "build_model", "multimodal_task", "checkpoint_spec", "DEFAULT_PRESETS"]
+__all__ = ["TrainingTask", "build_task", "build_model", "multimodal_task", "DEFAULT_PRESETS"]

@@ -71,3 +71,11 @@ def test_no_import_circles_between_the_former_pairs():
     for a, b in pairs:
         assert a in graph and b in graph
         assert not (_reaches(graph, a, b) and _reaches(graph, b, a)), f"{a} and {b} import each other"
+
+
+def test_training_and_evaluation_do_not_import_each_other_in_a_circle():
+    """evaluation/evaluate imported training.tasks, whose metrics import evaluation: importing training.tasks first
+    in a fresh process failed (benchmarks do)."""
+    graph = _import_graph()
+    assert not (_reaches(graph, "astrobio_hf.evaluation.evaluate", "astrobio_hf.training.tasks")
+                and _reaches(graph, "astrobio_hf.training.tasks", "astrobio_hf.evaluation.evaluate"))
