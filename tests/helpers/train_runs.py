@@ -6,11 +6,13 @@ import json
 import os
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 from safetensors.torch import load_file
 
 REPO = Path(__file__).resolve().parents[2]
+GLOO_ABORT = "terminate called without an active exception"
 ACCELERATE = str(Path(sys.executable).with_name("accelerate"))
 
 
@@ -52,9 +54,15 @@ def logged_losses(output: Path) -> list[float]:
 def assert_two_process_training(dataset: Path, output: Path, launcher: list[str], steps: int) -> None:
     """Train the tiny multimodal model for `steps` under `launcher`; check both ranks joined (gloo, MULTI_CPU), every
     step was logged and the loss fell."""
-    result = run_train(train_args(dataset, output, max_steps=steps, save_steps=steps, per_device_train_batch_size=4,
-                                  config_overrides=json.dumps({"dropout": 0.0, "auxiliary_losses": False})),
-                       launcher=launcher)
+    flags = train_args(dataset, output, max_steps=steps, save_steps=steps, per_device_train_batch_size=4,
+                       config_overrides=json.dumps({"dropout": 0.0, "auxiliary_losses": False}))
+    result = run_train(flags, launcher=launcher)
+    if result.returncode != 0 and GLOO_ABORT in result.stderr:
+        # Known rare flake (1 launch in about 10 on the CI machine, never reproduced by hand): a rank aborts in
+        # gloo's C++ threads with std::terminate as training starts. Retried once, with the output folder's first
+        # attempt replaced; any other failure, or the same abort twice, fails the test.
+        warnings.warn(f"two-process launch aborted in gloo ({GLOO_ABORT!r}); retrying once", stacklevel=2)
+        result = run_train([*flags, "--overwrite_output_dir"], launcher=launcher)
     assert result.returncode == 0, result.stderr[-4000:]
     info = json.loads((output / "run_info.json").read_text())
     assert info["num_processes"] == 2
