@@ -54,6 +54,8 @@ def main() -> None:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--save", type=Path, default=None,
+                        help="write the out-of-fold rows (index, fold, probability, hz_class, threshold) to this .npz")
     args = parser.parse_args()
     recipe = {**load_recipe(args.recipe), **json.loads(args.overrides)}
     _, _, rows = pooled_rows(args.dataset_path)
@@ -66,6 +68,9 @@ def main() -> None:
     for test, p, h, t, epochs, seconds in _map(fold_job, jobs, args.workers):
         probability[test], hz[test], threshold[test] = p, h, t
         per_fold.append((round(epochs), round(seconds)))
+    if args.save:
+        np.savez(args.save, test_fold=assignment, probability=probability, hz_class=hz, threshold=threshold,
+                 habitability=rows.habitability, hz_true=rows.hz_class, hosts=np.asarray(rows.hosts))
     m = habitability_metrics(rows.habitability, probability, rows.hz_class, hz, threshold=threshold)
     print(json.dumps({"name": args.name, "overrides": json.loads(args.overrides),
                       **{k: round(m[k], 4) for k in ("hz_macro_f1", "pr_auc", "f1", "recall", "precision")},

@@ -21,7 +21,7 @@ import torch
 from torch.utils.data import Dataset as TorchDataset
 from torch_geometric.data import Batch
 
-from .multimodal_schema import ARRAY_MODALITIES, MultimodalSpec
+from .multimodal_schema import ARRAY_MODALITIES, LABEL_COLUMNS, MultimodalSpec
 from .planet_scaling import PlanetParamScaling, scaling_of
 
 Rows = pa.Table | Sequence[Mapping[str, Any]] | Sequence[pa.Table]
@@ -170,8 +170,9 @@ class MultimodalCollator:
         if present.any():
             out["graph"] = graphs_from_table(table, present)
             out["graph_mask"] = torch.from_numpy(present)
-        for label in ("habitability", "hz_class"):
-            out[label] = torch.from_numpy(_numpy(table.column(label)).astype(np.int64))
+        for label in LABEL_COLUMNS:
+            if label in table.column_names:  # rows a user hands to predict carry no "rocky"
+                out[label] = torch.from_numpy(_numpy(table.column(label)).astype(np.int64))
         if self.return_names:
             out["planet_name"] = table.column("planet_name").to_pylist()
         return out

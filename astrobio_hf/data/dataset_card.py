@@ -137,7 +137,9 @@ def multimodal_card(dataset_dir: str | os.PathLike) -> str:
               "- `graph_x`, `graph_edge_index`, `graph_edge_attr`, `graph_id`: a metabolic network (nodes = "
               "metabolites and reactions).",
               f"- `text`: {extra.get('text', 'a description templated from catalog values')}.",
-              "- `habitability` (0/1) and `hz_class` (0 too_hot, 1 temperate, 2 too_cold); -100 = unlabelled.", "",
+              "- `habitability` (0/1) and `hz_class` (0 too_hot, 1 temperate, 2 too_cold); -100 = unlabelled.",
+              "- `rocky` (0/1): the rule's size criterion alone (radius <= 1.6 Earth radii, else mass <= 10 Earth "
+              "masses), for every planet with a radius or mass, whatever its insolation; -100 = no size.", "",
               "## Label rule", "",
               "Labels come from physics, not from a catalog flag: the planet's insolation (catalog `pl_insol`, or "
               "computed from `st_rad`, `st_teff` and `pl_orbsmax`) is compared with the Kopparapu et al. (2014) "

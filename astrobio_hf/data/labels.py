@@ -15,6 +15,8 @@ Default rule (:class:`LabelRule`, every threshold configurable):
 * ``habitability`` = 1 when temperate and likely rocky (radius <= 1.6 Earth radii, or, when the
   radius is missing, mass <= 10 Earth masses; the archive's mass may be M sin i, a lower bound);
   0 when temperate and not rocky, or when too hot / too cold (whatever the size);
+* ``rocky`` = the size half of the rule on its own, for every planet with a radius or mass (1 rocky, 0 not, ``None``
+  with neither), whatever its insolation: the label of the factorised habitability head's size factor;
 * no label (``None``) when the host's Teff is missing or outside the valid range, when S cannot be
   had, or when a temperate planet has neither radius nor mass. Such planets are counted with their
   reason by :func:`label_table`, never dropped silently.
@@ -94,6 +96,7 @@ class PlanetLabel:
     insolation_source: str  # "pl_insol", "computed" or ""
     t_eq: float | None
     reason: str = ""  # why habitability is None ("" when labelled)
+    rocky: int | None = None  # the size criterion alone (None: neither radius nor mass)
 
 
 def _value(x: Any) -> float | None:
@@ -138,32 +141,39 @@ def insolation(pl_insol: Any = None, st_rad: Any = None, st_teff: Any = None,
     return None, ""
 
 
+def rocky_by_size(pl_rade: Any = None, pl_bmasse: Any = None, rule: LabelRule = DEFAULT_RULE) -> int | None:
+    """The rule's size criterion: 1 when radius <= max_radius_earth (or, without a radius, mass <= max_mass_earth),
+    0 when larger, None with neither."""
+    radius, mass = _value(pl_rade), _value(pl_bmasse)
+    if radius is not None:
+        return int(radius <= rule.max_radius_earth)
+    if mass is not None:
+        return int(mass <= rule.max_mass_earth)
+    return None
+
+
 def label_planet(*, st_teff: Any, pl_insol: Any = None, st_rad: Any = None, pl_orbsmax: Any = None,
                  pl_rade: Any = None, pl_bmasse: Any = None, rule: LabelRule = DEFAULT_RULE) -> PlanetLabel:
     """Label one planet from NASA-archive-style parameters (see the module docstring for the rule)."""
     s, s_source = insolation(pl_insol, st_rad, st_teff, pl_orbsmax)
     t_eq = equilibrium_temperature(s, rule.bond_albedo) if s is not None else None
+    rocky = rocky_by_size(pl_rade, pl_bmasse, rule)
     teff = _value(st_teff)
     if teff is None:
-        return PlanetLabel(None, None, s, s_source, t_eq, "no st_teff")
+        return PlanetLabel(None, None, s, s_source, t_eq, "no st_teff", rocky)
     if not rule.teff_min_k <= teff <= rule.teff_max_k:
         return PlanetLabel(None, None, s, s_source, t_eq,
-                           f"st_teff outside {rule.teff_min_k:g}-{rule.teff_max_k:g} K")
+                           f"st_teff outside {rule.teff_min_k:g}-{rule.teff_max_k:g} K", rocky)
     if s is None:
-        return PlanetLabel(None, None, None, "", None, "no insolation (pl_insol, or st_rad + pl_orbsmax)")
+        return PlanetLabel(None, None, None, "", None, "no insolation (pl_insol, or st_rad + pl_orbsmax)", rocky)
     inner = KOPPARAPU_2014[rule.inner].s_eff(teff)
     outer = KOPPARAPU_2014[rule.outer].s_eff(teff)
     hz_class = TOO_HOT if s > inner else TOO_COLD if s < outer else TEMPERATE
     if hz_class != TEMPERATE:
-        return PlanetLabel(0, hz_class, s, s_source, t_eq)
-    radius, mass = _value(pl_rade), _value(pl_bmasse)
-    if radius is not None:
-        rocky = radius <= rule.max_radius_earth
-    elif mass is not None:
-        rocky = mass <= rule.max_mass_earth
-    else:
+        return PlanetLabel(0, hz_class, s, s_source, t_eq, rocky=rocky)
+    if rocky is None:
         return PlanetLabel(None, hz_class, s, s_source, t_eq, "temperate but no radius or mass")
-    return PlanetLabel(int(rocky), hz_class, s, s_source, t_eq)
+    return PlanetLabel(rocky, hz_class, s, s_source, t_eq, rocky=rocky)
 
 
 @dataclass
@@ -180,6 +190,10 @@ class LabelReport:
     def hz_class(self) -> list[str | None]:
         return [lab.hz_class for lab in self.labels]
 
+    @property
+    def rocky(self) -> list[int | None]:
+        return [lab.rocky for lab in self.labels]
+
     def counts(self) -> dict[str, Any]:
         """``total``, ``labelled``, ``unlabelled``, ``habitable``, ``not_habitable``, ``hz_class``, ``reasons``."""
         hab = Counter(lab.habitability for lab in self.labels)
@@ -190,6 +204,7 @@ class LabelReport:
             "habitable": hab[1],
             "not_habitable": hab[0],
             "hz_class": dict(Counter(lab.hz_class for lab in self.labels if lab.hz_class is not None)),
+            "rocky": dict(Counter({1: "rocky", 0: "not rocky", None: "no size"}[lab.rocky] for lab in self.labels)),
             "insolation_source": dict(Counter(lab.insolation_source or "none" for lab in self.labels)),
             "reasons": dict(Counter(lab.reason for lab in self.labels if lab.habitability is None)),
         }

@@ -23,6 +23,8 @@ from ..models.multimodal.configuration_multimodal import DEFAULT_PLANET_PARAMS, 
 
 ARRAY_MODALITIES: tuple[str, ...] = ("spectrum", "light_curve", "climate_cube")
 UNLABELLED = -100  # the label value of a planet with no habitability label (ignored by the loss)
+#: label columns of a row: the habitability label, its hz band and its size half (the factorised head's labels)
+LABEL_COLUMNS: tuple[str, ...] = ("habitability", "hz_class", "rocky")
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,7 @@ class MultimodalSpec:
             "text": datasets.Value("string"),
             "habitability": datasets.Value("int64"),
             "hz_class": datasets.Value("int64"),
+            "rocky": datasets.Value("int64"),
         })
 
     @classmethod
@@ -170,7 +173,8 @@ def load_multimodal_dataset(path: str | os.PathLike) -> tuple[datasets.DatasetDi
     for name, split in splits.items():
         if split.features != spec.features():
             missing = sorted(set(spec.features()) - set(split.features))
-            raise ValueError(f"{path} split {name!r} does not match its spec (missing columns: {missing}).")
+            raise ValueError(f"{path} split {name!r} does not match its spec (missing columns: {missing}); a dataset "
+                             "prepared by an older astrobio_hf lacks the newer label columns: prepare it again.")
     return splits, spec
 
 
@@ -188,4 +192,4 @@ def checkpoint_spec(path: str | Path) -> MultimodalSpec | None:
     return None
 
 
-__all__ = ["checkpoint_spec", "MultimodalSpec", "UNLABELLED", "ARRAY_MODALITIES", "save_multimodal_dataset", "load_multimodal_dataset", "SPEC_FILENAME"]
+__all__ = ["checkpoint_spec", "MultimodalSpec", "UNLABELLED", "LABEL_COLUMNS", "ARRAY_MODALITIES", "save_multimodal_dataset", "load_multimodal_dataset", "SPEC_FILENAME"]

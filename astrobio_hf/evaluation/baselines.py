@@ -8,6 +8,9 @@
 * ``logistic_regression`` and ``hist_gradient_boosting``: scikit-learn on planet_params (missing = 0) + the observed
   mask, one binary and one three-way model each, ``class_weight="balanced"`` for the rare class. Given validation
   rows, their decision threshold is chosen there (max F1, :mod:`.threshold`), as the model's is; else 0.5.
+* ``trees_temperate_x_rocky``: the trees given the same labels and factorisation as the model's
+  ``temperate_and_rocky`` head: P(temperate) of an unweighted three-way ``HistGradientBoostingClassifier`` on every
+  input times P(rocky) of one fitted on the ``rocky`` label over the size columns only; threshold as above.
 """
 
 from __future__ import annotations
@@ -27,7 +30,9 @@ from ..models.multimodal.configuration_multimodal import HZ_CLASSES
 from .rows import SplitRows
 from .threshold import DEFAULT_THRESHOLD, choose_threshold
 
-BASELINES: tuple[str, ...] = ("majority", "label_rule", "logistic_regression", "hist_gradient_boosting")
+BASELINES: tuple[str, ...] = ("majority", "label_rule", "logistic_regression", "hist_gradient_boosting",
+                               "trees_temperate_x_rocky")
+_SIZE_COLUMNS = ("pl_rade", "pl_bmasse")
 _HZ_INDEX = {TOO_HOT: HZ_CLASSES.index("too_hot"), TEMPERATE: HZ_CLASSES.index("temperate"),
              TOO_COLD: HZ_CLASSES.index("too_cold")}
 _RULE_INPUTS = ("st_teff", "pl_insol", "st_rad", "pl_orbsmax", "pl_rade", "pl_bmasse")
@@ -111,14 +116,47 @@ def hist_gradient_boosting(train: SplitRows, test: SplitRows, drop: Sequence[str
                         train, test, drop, "hist_gradient_boosting", validation)
 
 
+def _fitted_probability(x: np.ndarray, y: np.ndarray, target: int, x_predict: list[np.ndarray], seed: int
+                        ) -> tuple[list[np.ndarray], HistGradientBoostingClassifier | None]:
+    """P(y == target) of each array of ``x_predict`` from unweighted trees, and the fitted trees (a constant rate
+    and None when y has one class only)."""
+    if len(set(y.tolist())) < 2:
+        rate = float(np.mean(y == target)) if len(y) else 0.0
+        return [np.full(len(x), rate) for x in x_predict], None
+    fitted = HistGradientBoostingClassifier(random_state=seed).fit(x, y)
+    column = list(fitted.classes_).index(target)
+    return [fitted.predict_proba(x)[:, column] if len(x) else np.zeros(0) for x in x_predict], fitted
+
+
+def trees_temperate_x_rocky(train: SplitRows, test: SplitRows, drop: Sequence[str] = (), seed: int = 0,
+                            validation: SplitRows | None = None) -> Predictions:
+    predict = [test] + ([validation] if validation is not None else [])
+    size_drop = [n for n in train.param_names if n not in _SIZE_COLUMNS]
+    hz_known, size_known = train.hz_class >= 0, train.rocky >= 0
+    with threadpool_limits(1):
+        p_temperate, hz_trees = _fitted_probability(
+            train.features(drop)[hz_known], train.hz_class[hz_known], HZ_CLASSES.index("temperate"),
+            [rows.features(drop) for rows in predict], seed)
+        p_rocky, _ = _fitted_probability(train.features(size_drop)[size_known], train.rocky[size_known], 1,
+                                         [rows.features(size_drop) for rows in predict], seed)
+        hz = (hz_trees.predict(test.features(drop)).astype(int) if hz_trees is not None
+              else np.full(len(test), _majority_hz(train)))
+    probability = [t * r for t, r in zip(p_temperate, p_rocky, strict=True)]
+    threshold = DEFAULT_THRESHOLD
+    if validation is not None:
+        threshold = choose_threshold(validation.habitability, probability[1]).threshold
+    return Predictions("trees_temperate_x_rocky", probability[0], hz, threshold)
+
+
 def run_baselines(train: SplitRows, test: SplitRows, drop: Sequence[str] = (), seed: int = 0,
                   validation: SplitRows | None = None) -> list[Predictions]:
     """Every baseline of :data:`BASELINES`, in that order; ``drop``: columns removed by the protocol;
     ``validation``: rows to choose the fitted baselines' decision thresholds on."""
     return [majority(train, test), label_rule(train, test, drop),
             logistic_regression(train, test, drop, seed, validation),
-            hist_gradient_boosting(train, test, drop, seed, validation)]
+            hist_gradient_boosting(train, test, drop, seed, validation),
+            trees_temperate_x_rocky(train, test, drop, seed, validation)]
 
 
 __all__ = ["BASELINES", "Predictions", "run_baselines", "majority", "label_rule", "logistic_regression",
-           "hist_gradient_boosting"]
+           "hist_gradient_boosting", "trees_temperate_x_rocky"]

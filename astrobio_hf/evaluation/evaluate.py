@@ -137,7 +137,8 @@ def evaluate(model_dir: str | Path, dataset_dir: str | Path, *, split: str = "te
         "threshold": threshold,
         "thresholds": {p.method: float(p.threshold) for p in predictions if not p.method.startswith("model w")},
         "threshold_rule": "model: the habitability_threshold of its config (chosen on validation by train.py); "
-                          "logistic_regression, hist_gradient_boosting: max F1 on the validation split",
+                          "logistic_regression, hist_gradient_boosting, trees_temperate_x_rocky: max F1 on the "
+                          "validation split",
     }
     out = Path(out_dir) if out_dir is not None else model_dir / "evaluation" / f"{split}_{protocol}"
     paths = write_results(results, out)

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from ..data.collator import MultimodalCollator
-from ..data.multimodal_schema import MultimodalSpec
+from ..data.multimodal_schema import LABEL_COLUMNS, MultimodalSpec
 from ..models.multimodal.configuration_multimodal import MODALITIES
 from .baselines import Predictions
 
@@ -24,7 +24,7 @@ _MASK_OF = {"spectrum": "spectrum_mask", "light_curve": "light_curve_mask", "cli
 
 
 def _strip(batch: dict, remove: Sequence[str], hide_columns: Sequence[int]) -> dict:
-    batch = {k: v for k, v in batch.items() if k not in ("habitability", "hz_class")}
+    batch = {k: v for k, v in batch.items() if k not in LABEL_COLUMNS}
     if hide_columns:
         mask = batch["planet_params_mask"].clone()
         mask[:, list(hide_columns)] = False

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import datasets
 import numpy as np
 
-from ..data.multimodal_schema import UNLABELLED, MultimodalSpec
+from ..data.multimodal_schema import LABEL_COLUMNS, UNLABELLED, MultimodalSpec
 from ..data.names import normalize_name
 from ..data.planet_features import transform_of
 
@@ -27,6 +27,7 @@ class SplitRows:
     hosts: list[str]
     habitability: np.ndarray
     hz_class: np.ndarray
+    rocky: np.ndarray  # the size label (-100 = no radius or mass)
     params: np.ndarray
     mask: np.ndarray
     param_names: tuple[str, ...]
@@ -39,7 +40,8 @@ class SplitRows:
         index = np.asarray(index, dtype=int)
         return SplitRows(name=name, indices=self.indices[index], planet_names=[self.planet_names[i] for i in index],
                          hosts=[self.hosts[i] for i in index], habitability=self.habitability[index],
-                         hz_class=self.hz_class[index], params=self.params[index], mask=self.mask[index],
+                         hz_class=self.hz_class[index], rocky=self.rocky[index], params=self.params[index],
+                         mask=self.mask[index],
                          param_names=self.param_names)
 
     def features(self, drop: Sequence[str] = ()) -> np.ndarray:
@@ -64,7 +66,7 @@ class SplitRows:
 
 def split_rows(dataset: datasets.Dataset, spec: MultimodalSpec, name: str) -> SplitRows:
     """The labelled rows (habitability known) of ``dataset``."""
-    columns = dataset.with_format("numpy", columns=["habitability", "hz_class"])[:]
+    columns = dataset.with_format("numpy", columns=list(LABEL_COLUMNS))[:]
     habitability = np.asarray(columns["habitability"], dtype=int)
     keep = np.flatnonzero(habitability != UNLABELLED)
     table = dataset.with_format(None).select(keep)
@@ -74,6 +76,7 @@ def split_rows(dataset: datasets.Dataset, spec: MultimodalSpec, name: str) -> Sp
                                                                    strict=True)]
     return SplitRows(name=name, indices=keep, planet_names=list(table["planet_name"]), hosts=hosts,
                      habitability=habitability[keep], hz_class=np.asarray(columns["hz_class"], dtype=int)[keep],
+                     rocky=np.asarray(columns["rocky"], dtype=int)[keep],
                      params=params, mask=mask, param_names=tuple(spec.planet_param_names))
 
 

@@ -191,7 +191,8 @@ class AstroMultimodalProcessor(ProcessorMixin):
         row: dict[str, Any] = {
             "planet_name": name, "host_name": str(values.get("hostname") or ""), "provenance": [],
             "planet_params": params, "planet_params_mask": observed, "text": "",
-            "habitability": UNLABELLED, "hz_class": UNLABELLED, "climate_cube_generated": False,
+            "habitability": UNLABELLED, "hz_class": UNLABELLED, "rocky": UNLABELLED,
+            "climate_cube_generated": False,
         }
         missing: list[str] = []
         period = catalog_value("pl_orbper", values.get("pl_orbper"))
@@ -252,9 +253,10 @@ class AstroMultimodalProcessor(ProcessorMixin):
             planets = [planets]
         rows = [p.row if isinstance(p, PlanetInputs) else dict(p) for p in planets]
         from ..data.collator import MultimodalCollator
+        from ..data.multimodal_schema import LABEL_COLUMNS
 
         batch = MultimodalCollator(self.multimodal_spec, return_names=return_names)(rows)
-        return {k: v for k, v in batch.items() if k not in ("habitability", "hz_class")}
+        return {k: v for k, v in batch.items() if k not in LABEL_COLUMNS}
 
 
 __all__ = ["AstroMultimodalProcessor", "PlanetInputs", "CATALOG_UNITS", "catalog_value", "catalog_mapping"]

@@ -229,10 +229,10 @@ def multimodal_task(model_args: ModelArguments, train: datasets.Dataset | datase
     elif isinstance(train, datasets.Dataset):
         spec = with_scaling(spec, fit_scaling(train, spec, "train"))
     if isinstance(train, datasets.Dataset):
-        for head, size in (("habitability", 2), ("hz_class", len(spec.hz_class_names))):
+        for head, field, size in (("habitability", "habitability_class_weights", 2),
+                                  ("hz_class", "hz_class_weights", len(spec.hz_class_names))):
             labels = label_column(train, head)
-            extra[f"{head}_class_weights"] = class_weights(labels[labels != UNLABELLED], size,
-                                                           model_args.class_weighting)
+            extra[field] = class_weights(labels[labels != UNLABELLED], size, model_args.class_weighting)
     elif streaming is not None:
         logger.info("--streaming: the spec's planet_params scaling (%s) and no class weights",
                     "recorded" if scaling_of(spec) else "none")

@@ -46,6 +46,7 @@ def row(i: int, spec: MultimodalSpec = SPEC, unlabelled: tuple[int, ...] = ()) -
         "text": f"Planet {i} b orbits the star Planet {i} with an insolation of {0.5 + 0.1 * i:.1f} Earth units.",
         "habitability": UNLABELLED if i in unlabelled else int(label),
         "hz_class": UNLABELLED if i in unlabelled else (1 if label else 2),
+        "rocky": UNLABELLED if i in unlabelled else int(label),
     }
 
 

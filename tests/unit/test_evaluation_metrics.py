@@ -7,7 +7,13 @@ import pytest
 from sklearn.metrics import f1_score, roc_auc_score
 
 from astrobio_hf.data.labels import label_planet
-from astrobio_hf.evaluation.baselines import hist_gradient_boosting, label_rule, logistic_regression, majority
+from astrobio_hf.evaluation.baselines import (
+    hist_gradient_boosting,
+    label_rule,
+    logistic_regression,
+    majority,
+    trees_temperate_x_rocky,
+)
 from astrobio_hf.evaluation.bootstrap import bootstrap_intervals
 from astrobio_hf.evaluation.metrics import expected_calibration_error, habitability_metrics, macro_f1
 from astrobio_hf.evaluation.rows import SplitRows
@@ -68,7 +74,8 @@ def _rows(values: dict[str, np.ndarray], name: str) -> SplitRows:
     hz = {"too hot": 0, "temperate": 1, "too cold": 2}
     return SplitRows(name=name, indices=np.arange(n), planet_names=[f"{name} {i} b" for i in range(n)],
                      hosts=[f"{name} {i}" for i in range(n)], habitability=np.array([lab.habitability for lab in labels]),
-                     hz_class=np.array([hz[lab.hz_class] for lab in labels]), params=params,
+                     hz_class=np.array([hz[lab.hz_class] for lab in labels]),
+                     rocky=np.array([-100 if lab.rocky is None else lab.rocky for lab in labels]), params=params,
                      mask=np.isfinite(params), param_names=DEFAULT_PLANET_PARAMS)
 
 
@@ -103,6 +110,18 @@ def test_baselines_where_the_answer_is_known():
     assert habitability_metrics(test.habitability, hgb.probability)["roc_auc"] == 1.0
     lr = logistic_regression(train, test)
     assert 0.5 < habitability_metrics(test.habitability, lr.probability)["roc_auc"] < 1.0
+
+
+def test_factorised_trees_multiply_a_temperate_and_a_size_model_fitted_on_their_own_labels():
+    train, test = _rows(_catalog(300, 0), "train"), _rows(_catalog(120, 1), "test")
+    trees = trees_temperate_x_rocky(train, test)
+    assert habitability_metrics(test.habitability, trees.probability)["roc_auc"] == 1.0
+    np.testing.assert_array_equal(trees.hz_class, test.hz_class)  # insolation far from the edges: exact
+    # without a single rocky example in train, P(rocky) is the constant train rate (0): nothing is habitable
+    no_rocky = train.subset(np.flatnonzero(train.rocky != 1), "train")
+    assert trees_temperate_x_rocky(no_rocky, test).probability.max() == 0.0
+    # a validation split sets its threshold, as for the other fitted baselines
+    assert trees_temperate_x_rocky(train, test, validation=_rows(_catalog(120, 2), "validation")).threshold != 0.5
 
 
 def test_tabular_baselines_do_not_see_withheld_columns():

@@ -65,6 +65,18 @@ def test_rocky_criterion_radius_then_mass():
     assert lab.habitability is None and lab.hz_class == "temperate" and "no radius or mass" in lab.reason
 
 
+def test_rocky_is_the_size_half_alone_for_every_planet_with_a_size():
+    """The factorised head's size label: given whatever the insolation or the star, None only without a size."""
+    assert label_planet(st_teff=5772.0, pl_insol=100.0, pl_rade=1.0).rocky == 1  # too hot, but rocky
+    assert label_planet(st_teff=5772.0, pl_insol=0.01, pl_bmasse=300.0).rocky == 0  # too cold giant, by mass
+    assert label_planet(st_teff=None, pl_insol=1.0, pl_rade=1.61).rocky == 0  # unlabelled, yet its size is known
+    assert label_planet(st_teff=5772.0, pl_insol=1.0, pl_rade=1.6).rocky == 1
+    assert label_planet(st_teff=5772.0, pl_insol=1.0).rocky is None
+    report = label_table([{"st_teff": 5772.0, "pl_insol": 1.0, "pl_rade": 1.0}, {"pl_rade": 4.0}, {}])
+    assert report.rocky == [1, 0, None]
+    assert report.counts()["rocky"] == {"rocky": 1, "not rocky": 1, "no size": 1}
+
+
 def test_unlabelled_cases_have_reasons():
     assert label_planet(st_teff=None, pl_insol=1.0).reason == "no st_teff"
     assert label_planet(st_teff=2566.0, pl_insol=0.65, pl_rade=0.92).reason == "st_teff outside 2600-7200 K"

@@ -112,6 +112,9 @@ def test_labels_and_reasons_follow_the_kopparapu_rule(tmp_path):
     assert (rows["Synth-3 b"]["habitability"], rows["Synth-3 b"]["hz_class"]) == (0, hz["too_cold"])
     assert rows["Synth-4 b"]["habitability"] == rows["Synth-4 b"]["hz_class"] == UNLABELLED
     assert rows["Synth-5 b"]["habitability"] == UNLABELLED and rows["Synth-5 b"]["hz_class"] == hz["temperate"]
+    # the size label alone, whatever the band, the star or the habitability label; none without radius or mass
+    assert {name: rows[name]["rocky"] for name in ("Synth-1 b", "Synth-2 b", "Synth-3 b", "Synth-4 b", "Synth-5 b")
+            } == {"Synth-1 b": 1, "Synth-2 b": 0, "Synth-3 b": 0, "Synth-4 b": 0, "Synth-5 b": UNLABELLED}
     assert report.labels["reasons"] == {"no st_teff": 1, "temperate but no radius or mass": 1}
     assert report.labels["unlabelled"] == 2 and report.rows == 6
 

@@ -38,7 +38,7 @@ def rare_class_rows(n: int, seed: int) -> datasets.Dataset:
                       planet_params_mask=[True] * len(values), spectrum_mask=False, light_curve_mask=False,
                       climate_cube_mask=False, graph_mask=False, graph_x=[], graph_edge_index=[[], []],
                       graph_edge_attr=[], graph_id="", habitability=int(habitable),
-                      hz_class=0 if z[i, 7] > 0.8 else (1 if z[i, 7] > -0.8 else 2))
+                      hz_class=0 if z[i, 7] > 0.8 else (1 if z[i, 7] > -0.8 else 2), rocky=-100)
         records.append(SPEC.encode_row(record))
     return datasets.Dataset.from_list(records, features=SPEC.features())
 
@@ -158,3 +158,48 @@ def test_temperate_and_rocky_head_is_the_product_and_reads_only_the_size_columns
     with pytest.raises(ValueError, match="rocky_columns"):
         AstroMultimodalConfig(**MULTIMODAL_PRESETS["tiny"], habitability_head="temperate_and_rocky",
                               rocky_columns=["pl_radius"])
+
+
+def test_the_factorised_head_trains_each_factor_on_its_own_label():
+    """With `rocky` labels the classification loss is hz_class cross-entropy + the size factor's binary
+    cross-entropy over the rows with a size label; without them, the product's cross-entropy as before."""
+    config = AstroMultimodalConfig(**MULTIMODAL_PRESETS["tiny"], habitability_head="temperate_and_rocky",
+                                   auxiliary_losses=False, loss_weights={"consistency": 0.0})
+    model = AstroMultimodalModel(config).eval()
+    values = torch.randn(6, config.num_planet_params)
+    hz = torch.tensor([0, 1, 2, 1, -100, 0])
+    habitable = torch.tensor([0, 1, 0, 0, -100, 0])
+    rocky = torch.tensor([1, 1, 0, 0, 1, -100])
+    with torch.no_grad():
+        out = model(planet_params=values, hz_class=hz, habitability=habitable, rocky=rocky)
+        size = [config.planet_param_names.index(c) for c in config.rocky_columns]
+        logit = model.rocky_head(values[:, size], torch.ones(6, len(size), dtype=torch.bool))[:, 0]
+        expected_rocky = torch.nn.functional.binary_cross_entropy_with_logits(logit[:5], rocky[:5].float())
+        torch.testing.assert_close(out.rocky_loss, expected_rocky)
+        torch.testing.assert_close(out.classification_loss, out.hz_class_loss + out.rocky_loss)
+        assert out.habitability_loss is not None  # still reported
+        without = model(planet_params=values, hz_class=hz, habitability=habitable)
+        assert without.rocky_loss is None
+        torch.testing.assert_close(without.classification_loss, without.habitability_loss + without.hz_class_loss)
+        unlabelled = model(planet_params=values, hz_class=hz, habitability=habitable, rocky=torch.full((6,), -100))
+        assert unlabelled.rocky_loss is None
+
+
+@pytest.mark.parametrize("weighting", ["balanced", "none"])
+def test_class_weighting_reaches_both_heads_of_the_model(tmp_path, weighting):
+    """`--class_weighting` fills each head's config field from the train split's labels (the hz_class weights once
+    went to a misspelt attribute the loss never read)."""
+    from astrobio_hf.evaluation.fold_training import fold_arguments
+    from astrobio_hf.training.tasks import multimodal_task
+
+    rows = rare_class_rows(300, seed=1)
+    model_args, _ = fold_arguments({**RECIPE, "class_weighting": weighting}, tmp_path)
+    config = multimodal_task(model_args, rows, None, SPEC).model.config
+    hz = np.asarray(rows["hz_class"])
+    habitable = np.asarray(rows["habitability"])
+    if weighting == "none":
+        assert config.habitability_class_weights is None and config.hz_class_weights is None
+    else:
+        assert config.hz_class_weights == pytest.approx(class_weights(hz, 3))
+        assert config.habitability_class_weights == pytest.approx(class_weights(habitable, 2))
+    assert not hasattr(config, "hz_class_class_weights")

@@ -32,14 +32,16 @@ _HZ_INDEX = {TOO_HOT: HZ_CLASSES.index("too_hot"), TEMPERATE: HZ_CLASSES.index("
              TOO_COLD: HZ_CLASSES.index("too_cold")}
 
 
-def _labels(cat: dict[str, list], rule: LabelRule, report: MultimodalReport) -> tuple[list[int], list[int], list]:
+def _labels(cat: dict[str, list], rule: LabelRule, report: MultimodalReport
+            ) -> tuple[list[int], list[int], list[int], list]:
     result = label_table(cat, rule)
     counts = result.counts()
     habitability = [UNLABELLED if h is None else int(h) for h in result.habitability]
     hz = [UNLABELLED if c is None else _HZ_INDEX[c] for c in result.hz_class]
+    rocky = [UNLABELLED if r is None else int(r) for r in result.rocky]
     counts["hz_class_unlabelled"] = sum(h == UNLABELLED for h in hz)
     report.labels = counts
-    return habitability, hz, [lab.insolation for lab in result.labels]
+    return habitability, hz, rocky, [lab.insolation for lab in result.labels]
 
 
 def build_multimodal_dataset(config: MultimodalBuildConfig
@@ -53,7 +55,7 @@ def build_multimodal_dataset(config: MultimodalBuildConfig
     report.seconds["catalog"] = time.perf_counter() - t0
 
     t = time.perf_counter()
-    habitability, hz_class, insolation = _labels(cat, config.label_rule, report)
+    habitability, hz_class, rocky, insolation = _labels(cat, config.label_rule, report)
     names = protocol_param_names(config.planet_param_names, config.protocol)
     params, observed = planet_param_matrix(cat, names, n, config.param_transforms)
     texts = [describe_planet({k: cat[k][i] for k in cat}) for i in range(n)]
@@ -139,6 +141,7 @@ def build_multimodal_dataset(config: MultimodalBuildConfig
         col["text"].append(texts[i])
         col["habitability"].append(habitability[i])
         col["hz_class"].append(hz_class[i])
+        col["rocky"].append(rocky[i])
         col["provenance"].append(_mark_generated(prov, generated_names))
 
     features = spec.features()

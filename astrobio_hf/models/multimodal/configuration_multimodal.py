@@ -70,8 +70,10 @@ class AstroMultimodalConfig(PreTrainedConfig):
 
     `habitability_head`: "direct" (a linear head on the fused embedding) or "temperate_and_rocky", which factorises
     P(habitable) as the label is defined: P(hz_class = temperate) from the hz_class head times P(rocky) from a small
-    MLP over the planet's own size columns (`rocky_columns`, with their observed mask) and nothing else. The
-    temperate factor is learned from every labelled planet's band, and the size factor cannot pick up the host star:
+    MLP over the planet's own size columns (`rocky_columns`, with their observed mask) and nothing else. Each factor
+    learns from its own label: the temperate factor from every labelled planet's band, the size factor from the
+    dataset's `rocky` label (the rule's size criterion, known for every planet with a radius or mass; without that
+    column the product's cross-entropy trains both). The size factor cannot pick up the host star:
     the catalog's habitable planets all orbit M and K dwarfs, and a direct head learns the star's type as part of
     "habitable", which rules out an Earth twin around a Sun-like star.
     """

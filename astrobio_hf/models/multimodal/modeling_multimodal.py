@@ -11,7 +11,8 @@ the absent ones), so any subset of modalities, the empty one included, gives a p
 embedding: it feeds the `habitability` (2-way) and `hz_class` heads and, when configured, prefixes the LLM's text.
 
 Loss: `sum_k loss_weights[k] * component_k` over the components that can be computed from the inputs:
-classification (cross-entropy of habitability + hz_class on labelled samples; -100 = unlabelled), reconstruction
+classification (cross-entropy of habitability + hz_class on labelled samples; -100 = unlabelled; with the factorised
+`temperate_and_rocky` head and `rocky` labels, hz_class + the size factor's own binary cross-entropy), reconstruction
 (the cube's masked reconstruction + the graph VAE's edge/feature reconstruction and KL, weighted by its config),
 physics (the cube's physics term + the graph's elemental-balance constraint), consistency (cross-modal InfoNCE:
 each modality embedding must pick out the mean of the same planet's other modalities among the batch), and
@@ -54,6 +55,7 @@ class AstroMultimodalOutput(ModelOutput):
     classification_loss: torch.FloatTensor | None = None
     habitability_loss: torch.FloatTensor | None = None
     hz_class_loss: torch.FloatTensor | None = None
+    rocky_loss: torch.FloatTensor | None = None
     reconstruction_loss: torch.FloatTensor | None = None
     physics_loss: torch.FloatTensor | None = None
     consistency_loss: torch.FloatTensor | None = None
@@ -253,6 +255,7 @@ class AstroMultimodalModel(AstroMultimodalPreTrainedModel):
         graph_mask: torch.Tensor | None = None,
         habitability: torch.Tensor | None = None,
         hz_class: torch.Tensor | None = None,
+        rocky: torch.Tensor | None = None,
         text_input_ids: torch.Tensor | None = None,
         text_attention_mask: torch.Tensor | None = None,
         text_labels: torch.Tensor | None = None,
@@ -329,13 +332,18 @@ class AstroMultimodalModel(AstroMultimodalPreTrainedModel):
 
         fused = self.fuse(embeddings, present)
         hz_class_logits = self.hz_class_head(fused)
-        habitability_logits = self.habitability_logits(fused, hz_class_logits, planet_params, planet_params_mask)
+        rocky_logits = self.rocky_logits(fused, planet_params, planet_params_mask)
+        habitability_logits = self.habitability_logits(fused, hz_class_logits, rocky_logits)
 
         components: dict[str, torch.Tensor | None] = {}
         habitability_loss = self._labelled_cross_entropy(habitability_logits, habitability,
                                                          cfg.habitability_class_weights)
         hz_class_loss = self._labelled_cross_entropy(hz_class_logits, hz_class, cfg.hz_class_weights)
-        labelled = [loss for loss in (habitability_loss, hz_class_loss) if loss is not None]
+        rocky_loss = self._rocky_loss(rocky_logits, rocky)
+        # The factorised head learns each factor from its own label when the rows carry the size label: the
+        # product's cross-entropy would also push P(rocky) down for every small planet outside the zone.
+        terms = (hz_class_loss, rocky_loss) if rocky_loss is not None else (habitability_loss, hz_class_loss)
+        labelled = [loss for loss in terms if loss is not None]
         components["classification"] = torch.stack(labelled).sum() if labelled else None
         components["reconstruction"] = torch.stack(reconstruction).sum() if reconstruction else None
         components["physics"] = torch.stack(physics).sum() if physics else None
@@ -361,6 +369,7 @@ class AstroMultimodalModel(AstroMultimodalPreTrainedModel):
             classification_loss=components["classification"],
             habitability_loss=habitability_loss,
             hz_class_loss=hz_class_loss,
+            rocky_loss=rocky_loss,
             reconstruction_loss=components["reconstruction"],
             physics_loss=components["physics"],
             consistency_loss=components["consistency"],
@@ -374,15 +383,12 @@ class AstroMultimodalModel(AstroMultimodalPreTrainedModel):
         )
         return output if return_dict is not False else output.to_tuple()
 
-    def habitability_logits(self, fused: torch.Tensor, hz_class_logits: torch.Tensor,
-                            planet_params: torch.Tensor | None, planet_params_mask: torch.Tensor | None
-                            ) -> torch.Tensor:
-        """`[B, 2]` logits of (not habitable, habitable). With `habitability_head="temperate_and_rocky"` they are
-        `[log(1 - p), log p]` for p = P(temperate) x P(rocky | size columns), so a softmax gives back (1 - p, p) and
-        the habitability cross-entropy trains both factors."""
+    def rocky_logits(self, fused: torch.Tensor, planet_params: torch.Tensor | None,
+                     planet_params_mask: torch.Tensor | None) -> torch.Tensor | None:
+        """`[B]` logit of P(rocky) from the size columns alone (None with the direct head)."""
         cfg = self.config
         if cfg.habitability_head == "direct":
-            return self.habitability_head(fused)
+            return None
         columns = [cfg.planet_param_names.index(c) for c in cfg.rocky_columns]
         if planet_params is None:
             size = fused.new_zeros(fused.shape[0], len(columns))
@@ -391,11 +397,30 @@ class AstroMultimodalModel(AstroMultimodalPreTrainedModel):
             size = planet_params[:, columns].to(fused.dtype)
             observed = torch.isfinite(size) if planet_params_mask is None else (
                 planet_params_mask[:, columns].to(torch.bool) & torch.isfinite(size))
+        return self.rocky_head(size, observed).float().squeeze(-1)
+
+    def habitability_logits(self, fused: torch.Tensor, hz_class_logits: torch.Tensor,
+                            rocky_logits: torch.Tensor | None) -> torch.Tensor:
+        """`[B, 2]` logits of (not habitable, habitable). With `habitability_head="temperate_and_rocky"` they are
+        `[log(1 - p), log p]` for p = P(temperate) x P(rocky | size columns), so a softmax gives back (1 - p, p)."""
+        cfg = self.config
+        if cfg.habitability_head == "direct":
+            return self.habitability_head(fused)
         temperate = cfg.hz_class_names.index("temperate")
-        log_p = (F.log_softmax(hz_class_logits.float(), dim=-1)[:, temperate]
-                 + F.logsigmoid(self.rocky_head(size, observed).float().squeeze(-1)))
+        log_p = F.log_softmax(hz_class_logits.float(), dim=-1)[:, temperate] + F.logsigmoid(rocky_logits)
         log_p = log_p.clamp(max=-1e-6)  # p < 1, so log(1 - p) stays finite
         return torch.stack([torch.log(-torch.expm1(log_p)), log_p], dim=-1).to(fused.dtype)
+
+    @staticmethod
+    def _rocky_loss(rocky_logits: torch.Tensor | None, rocky: torch.Tensor | None) -> torch.Tensor | None:
+        """Binary cross-entropy of the size factor over the rows with a size label (-100 = none)."""
+        if rocky_logits is None or rocky is None:
+            return None
+        rocky = rocky.to(rocky_logits.device).long().reshape(-1)
+        labelled = rocky != -100
+        if not bool(labelled.any()):
+            return None
+        return F.binary_cross_entropy_with_logits(rocky_logits[labelled], rocky[labelled].float())
 
     def fuse(self, embeddings: torch.Tensor, present: torch.Tensor) -> torch.Tensor:
         """CLS + present modality tokens through the fusion layers; returns the normalised CLS output."""
