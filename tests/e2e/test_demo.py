@@ -34,7 +34,8 @@ def test_demo_runs_end_to_end_offline_on_the_real_catalog(tmp_path):
         assert (folder / "figure.png").stat().st_size > 10_000 and (folder / "results.md").is_file()
         crossval = summary["cross_validation"][protocol]
         assert crossval["folds"] == 3 and crossval["seed"] == 0
-        assert {"logistic_regression", "hist_gradient_boosting", "label_rule"} <= set(crossval["paired"])
+        assert {"logistic_regression", "hist_gradient_boosting", "trees_temperate_x_rocky", "label_rule"} <= set(
+            crossval["paired"])
         # every labelled planet of every split is scored out of fold, not only the test split's
         assert crossval["rows"]["labelled"] > 2 * summary["test_rows"][protocol]["labelled"]
     spec = json.loads((out / "model_withheld" / "multimodal_spec.json").read_text())
