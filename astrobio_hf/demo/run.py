@@ -46,9 +46,9 @@ def _run(step: str, command: list[str], log: Path) -> None:
     print(f"[demo] {step}: {' '.join(command)}", flush=True)
     with log.open("w") as out, subprocess.Popen(command, cwd=REPO, env={**os.environ, **OFFLINE}, text=True,
                                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT) as result:
-        for line in result.stdout:  # everything to the log; progress lines to the console too
+        for line in result.stdout:  # everything to the log; progress lines but the per-epoch evaluations to the console
             out.write(line)
-            if line.startswith(PREFIX):
+            if line.startswith(PREFIX) and not line[len(PREFIX):].lstrip().startswith("eval:"):
                 print(f"[demo]   {line[len(PREFIX):].strip()}", flush=True)
     if result.returncode != 0:
         tail = "".join(log.read_text(errors="replace").splitlines(keepends=True)[-30:])
