@@ -1,4 +1,4 @@
-"""`astrobio-hf evaluate --model DIR --dataset DIR [--split test] [--protocol full|withheld]`: a checkpoint next to
+"""`astrobio-hf evaluate --model DIR --dataset DIR [--split test] [--protocol PROTOCOL]`: a checkpoint next to
 baselines fitted on the train split, with rare-class metrics, host-bootstrap intervals and modality ablations.
 
 `--folds K`: out-of-fold evaluation instead: the checkpoint's recipe (or `--recipe FILE`) and every baseline are
@@ -11,6 +11,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..data.protocols import PROTOCOLS
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -22,7 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--dataset", required=True, type=Path, metavar="DIR",
                         help="multimodal dataset folder (astrobio-hf prepare --dataset multimodal)")
     parser.add_argument("--split", default="test", help="split to score (default: test)")
-    parser.add_argument("--protocol", choices=["full", "withheld"], default=None,
+    parser.add_argument("--protocol", choices=PROTOCOLS, default=None,
                         help="default: the protocol the dataset was prepared with")
     parser.add_argument("--output", type=Path, default=None,
                         help="folder for results.json, results.md, figure.png (default: MODEL/evaluation/SPLIT_PROTOCOL)")

@@ -7,6 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+from ..data.protocols import PROTOCOLS
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("prepare", help="download or read an archive and build its Arrow cache")
@@ -49,9 +51,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     mm.add_argument("--host", action="append", default=None, help="keep only this host's planets (repeatable)")
     mm.add_argument("--planet", action="append", default=None, help="keep only this planet (repeatable)")
     mm.add_argument("--seed", type=int, default=0, help="seed of the host-star split assignment")
-    mm.add_argument("--protocol", choices=["full", "withheld"], default="full",
+    mm.add_argument("--protocol", choices=PROTOCOLS, default="full",
                     help="'withheld' removes pl_insol, pl_eqt and insolation-generated climate cubes from the "
-                         "inputs (astrobio_hf.data.protocols)")
+                         "inputs; 'withheld-orbit' also pl_orbper and pl_orbsmax, and light curves are not folded at "
+                         "the catalog period (astrobio_hf.data.protocols)")
     mm.add_argument("--split-fractions", type=float, nargs=3, default=None, metavar=("TRAIN", "VAL", "TEST"),
                     help="planet shares of the train / validation / test splits (default 0.8 0.1 0.1)")
     mm.add_argument("--cross-ids", type=Path, default=None, help="CSV host_name,kic,tic,epic for light curves")

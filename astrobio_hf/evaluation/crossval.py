@@ -24,7 +24,7 @@ import datasets
 import numpy as np
 
 from ..data.multimodal_schema import UNLABELLED, load_multimodal_dataset
-from ..data.protocols import WITHHELD_COLUMNS, describe_protocol
+from ..data.protocols import describe_protocol, removed_columns
 from ..models.multimodal.configuration_multimodal import MODALITIES
 from ..sharing.fingerprint import weights_fingerprint
 from .baselines import Predictions, run_baselines
@@ -156,7 +156,7 @@ def cross_validate(dataset_dir: str | Path, *, model_dir: str | Path | None = No
     recipe = recipe_dict(recipe)
     rows, spec, everything = pooled_rows(dataset_dir)
     protocol = (spec.extra.get("protocol") or {}).get("name", "full")
-    drop = WITHHELD_COLUMNS if protocol == "withheld" else ()
+    drop = removed_columns(protocol)
     assignment = host_folds(everything.hosts, everything.habitability, folds, seed)
 
     # every fold runs the same ablations: the modalities some labelled planet carries

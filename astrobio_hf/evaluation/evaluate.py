@@ -18,7 +18,7 @@ import numpy as np
 
 from ..data.multimodal_schema import checkpoint_spec, load_multimodal_dataset
 from ..data.planet_scaling import scaling_of, with_scaling
-from ..data.protocols import WITHHELD_COLUMNS, check_protocol, describe_protocol
+from ..data.protocols import can_evaluate, check_protocol, describe_protocol, removed_columns
 from ..models.multimodal.configuration_multimodal import MODALITIES
 from ..sharing.fingerprint import weights_fingerprint
 from .baselines import Predictions, run_baselines
@@ -69,9 +69,9 @@ def _catalog_name(train) -> str:
 def _protocols(spec_extra: dict[str, Any], asked: str | None) -> tuple[str, str]:
     trained = (spec_extra.get("protocol") or {}).get("name", "full")
     protocol = check_protocol(asked or trained)
-    if trained == "withheld" and protocol == "full":
-        raise EvaluationError("the dataset was prepared with protocol 'withheld': its inputs lack "
-                              f"{list(WITHHELD_COLUMNS)}, so it cannot be evaluated under 'full'")
+    if not can_evaluate(trained, protocol):
+        raise EvaluationError(f"the dataset was prepared with protocol {trained!r}: its inputs lack "
+                              f"{list(removed_columns(trained))}, so it cannot be evaluated under {protocol!r}")
     return trained, protocol
 
 
@@ -87,7 +87,7 @@ def evaluate(model_dir: str | Path, dataset_dir: str | Path, *, split: str = "te
             raise EvaluationError(f"{dataset_dir} has no {needed!r} split (it has {sorted(splits)}); the baselines "
                                   "are fitted on 'train' and everything is scored on the named split")
     trained_protocol, protocol = _protocols(spec.extra, protocol)
-    drop = WITHHELD_COLUMNS if protocol == "withheld" else ()
+    drop = removed_columns(protocol)
     train, test = split_rows(splits["train"], spec, "train"), split_rows(splits[split], spec, split)
     if len(test) == 0:
         raise EvaluationError(f"split {split!r} of {dataset_dir} holds no labelled planet")

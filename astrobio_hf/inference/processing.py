@@ -110,10 +110,14 @@ class AstroMultimodalProcessor(ProcessorMixin):
             from .astro_io import raw_light_curve_from_timeseries
 
             raw = raw_light_curve_from_timeseries(source)
+        from ..data.protocols import ORBIT_WITHHELD
+
         info = self._extra("light_curve")
         kwargs = {"normalisation": info.get("normalisation", "robust")}
         if "quality_bitmask" in info:
             kwargs["quality_bitmask"] = int(info["quality_bitmask"])
+        if self._extra("protocol").get("name") in ORBIT_WITHHELD:
+            period = None  # trained without the orbit: binned in time, as the dataset's curves were
         return light_curve_array(raw, int(self.spec["light_curve_length"]), period, **kwargs)
 
     def spectrum(self, source: Any) -> np.ndarray | None:

@@ -27,6 +27,7 @@ from ..modalities.climate_cubes import (
 from ..modalities.climate_generator import GENERATOR_NAME, EBMParameters, generate_climate_cube
 from ..modalities.climate_generator import UNITS as GENERATED_UNITS
 from ..names import normalize_name
+from ..protocols import removes_insolation
 from .config import MultimodalBuildConfig, MultimodalBuildError, MultimodalReport
 
 
@@ -101,8 +102,8 @@ def climate_cubes(config: MultimodalBuildConfig, cat: dict[str, list], insolatio
         out[i] = (cube.data, False, [{"source": "climate_model", "release": cube.metadata.get("conventions", ""),
                                       "file": ";".join(f.name for f in row.files), "generated": False}])
     generated_info: dict[str, Any] = {}
-    if config.climate == "generate" and config.protocol == "withheld":
-        skipped["withheld protocol: the generator's input is the insolation"] += len(cat["pl_name"]) - len(out)
+    if config.climate == "generate" and removes_insolation(config.protocol):
+        skipped[f"{config.protocol} protocol: the generator's input is the insolation"] += len(cat["pl_name"]) - len(out)
     elif config.climate == "generate":
         unknown = [v for v in variables if v not in GENERATED_UNITS]
         if unknown:

@@ -1,5 +1,5 @@
 """Light curves joined to planets: FITS files matched to hosts by cross ids, several files of a star stitched,
-phase-folded at the planet's period."""
+phase-folded at the planet's catalog period (binned in time under a protocol that withholds the orbit)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from ..modalities.light_curves import (
 )
 from ..model_inputs import light_curve_array
 from ..names import normalize_name
+from ..protocols import ORBIT_WITHHELD
 from .config import MultimodalBuildConfig, MultimodalReport
 from .files import expand_files
 
@@ -89,7 +90,8 @@ def join_light_curves(config: MultimodalBuildConfig, cat: dict[str, list], repor
         if not paths:
             continue
         raw = stitched(paths)
-        period = cat["pl_orbper"][i]
+        # under a protocol that withholds the orbit the catalog period is not read: the curve is binned in time
+        period = None if config.protocol in ORBIT_WITHHELD else cat["pl_orbper"][i]
         array = light_curve_array(raw, length, period, config.quality_bitmask, config.light_curve_normalisation)
         folded += period is not None and period > 0
         prov = [{"source": LIGHT_CURVE_SOURCE.get(raw_cache[p].mission, "light_curve"),
