@@ -74,3 +74,15 @@ def test_under_withheld_orbit_no_orbit_column_reaches_the_model_and_the_period_f
     # the catalog period does not touch the stored light curve: any period gives the same array
     np.testing.assert_array_equal(binned, corrupted)
     assert not np.array_equal(binned, folded)
+
+
+def test_predict_never_folds_at_the_catalog_period_for_a_model_trained_without_the_orbit(real_data_dir):
+    from astrobio_hf.data.multimodal_schema import MultimodalSpec
+    from astrobio_hf.inference.processing import AstroMultimodalProcessor
+
+    curve = real_data_dir / KEPLER_90_Q3
+    for protocol, folds in (("full", True), ("withheld-orbit", False)):
+        spec = MultimodalSpec(extra={"protocol": describe_protocol(protocol)}).to_dict()
+        processor = AstroMultimodalProcessor(spec)
+        one, other = processor.light_curve(curve, 331.6), processor.light_curve(curve, 7.3)
+        assert np.array_equal(one, other) is not folds, protocol
