@@ -32,7 +32,7 @@ from .bootstrap import bootstrap_intervals
 from .fold_training import describe_recipe, recipe_dict, train_fold_model
 from .folds import host_folds, outer_folds
 from .metrics import habitability_metrics
-from .model_eval import modality_flags, model_predictions
+from .model_eval import ablation_predictions, modality_flags, model_predictions
 from .paired import paired_difference
 from .report import write_figure, write_results
 from .rows import SplitRows, split_rows
@@ -60,16 +60,6 @@ def _recipe_of(model_dir: Path | None) -> dict[str, Any] | None:
     return ((json.loads(info.read_text()).get("card") or {}).get("recipe")) or None
 
 
-def _ablation(fold_model, rows: datasets.Dataset, test: np.ndarray, full: Predictions, modality: str) -> Predictions:
-    """The fold's model without ``modality``; rows that do not carry it keep their full-input prediction."""
-    has = modality_flags(rows, test, modality)
-    out = Predictions(f"model without {modality}", full.probability.copy(), full.hz_class.copy(), full.threshold)
-    if has.any():
-        rerun = model_predictions(fold_model.model, rows, fold_model.spec, test[has], remove=(modality,))
-        out.probability[has], out.hz_class[has] = rerun.probability, rerun.hz_class
-    return out
-
-
 def run_fold(dataset_dir: Path, assignment: np.ndarray, fold: int, recipe: dict[str, Any], drop: tuple[str, ...],
              seed: int, ablations: tuple[str, ...], threads: int | None = None
              ) -> tuple[np.ndarray, list[Predictions], dict[str, Any]]:
@@ -87,7 +77,8 @@ def run_fold(dataset_dir: Path, assignment: np.ndarray, fold: int, recipe: dict[
     predictions = [model_pred]
     predictions += run_baselines(everything.subset(split.train, "train"), everything.subset(split.test, "test"),
                                  drop, seed, validation=everything.subset(split.validation, "validation"))
-    predictions += [_ablation(trained, rows, split.test, model_pred, m) for m in ablations]
+    predictions += [ablation_predictions(trained.model, rows, trained.spec, split.test, model_pred, m)
+                    for m in ablations]
     test_positive = split.test[everything.habitability[split.test] == 1]
     record = {
         "fold": fold, "train": len(split.train), "validation": len(split.validation), "test": len(split.test),

@@ -24,7 +24,7 @@ from ..sharing.fingerprint import weights_fingerprint
 from .baselines import Predictions, run_baselines
 from .bootstrap import bootstrap_intervals
 from .metrics import habitability_metrics
-from .model_eval import modality_counts, model_predictions
+from .model_eval import ablation_predictions, modality_counts, model_predictions
 from .report import write_figure, write_results
 from .rows import SplitRows, split_rows
 
@@ -42,21 +42,6 @@ def _score(rows: SplitRows, pred: Predictions, n_resamples: int, seed: int) -> d
     hosts = rows.hosts
     return {"name": pred.method, "metrics": compute(everything),
             "ci": bootstrap_intervals(hosts, compute, n_resamples=n_resamples, seed=seed)}
-
-
-def _ablation(model, dataset, spec, rows: SplitRows, full: Predictions, modality: str, base_remove: tuple,
-              drop: tuple) -> Predictions:
-    """The model without ``modality``: rerun only the rows that carry it (in eval mode a row's prediction does not
-    depend on the other rows of its batch), the others keep their full-input prediction."""
-    from .model_eval import modality_flags
-
-    has = modality_flags(dataset, rows.indices, modality)
-    out = Predictions(f"model without {modality}", full.probability.copy(), full.hz_class.copy(), full.threshold)
-    if has.any():
-        rerun = model_predictions(model, dataset, spec, rows.indices[has], remove=(*base_remove, modality),
-                                  hide_columns=drop)
-        out.probability[has], out.hz_class[has] = rerun.probability, rerun.hz_class
-    return out
 
 
 def _catalog_name(train) -> str:
@@ -117,8 +102,8 @@ def evaluate(model_dir: str | Path, dataset_dir: str | Path, *, split: str = "te
         for modality in MODALITIES:
             if modality in base_remove or counts.get(modality, 0) == 0:
                 continue
-            predictions.append(_ablation(model, splits[split], spec, test, predictions[0], modality, base_remove,
-                                         drop))
+            predictions.append(ablation_predictions(model, splits[split], spec, test.indices, predictions[0],
+                                                    modality, remove=base_remove, hide_columns=drop))
     methods = [_score(test, p, n_resamples, seed) for p in predictions]
     positives = int(test.habitability.sum())
     results: dict[str, Any] = {

@@ -64,6 +64,20 @@ def model_predictions(model, dataset: datasets.Dataset, spec: MultimodalSpec, in
                        np.concatenate(hz).astype(int) if hz else empty.astype(int))
 
 
+def ablation_predictions(model, dataset: datasets.Dataset, spec: MultimodalSpec, indices: np.ndarray,
+                         full: Predictions, modality: str, *, remove: Sequence[str] = (),
+                         hide_columns: Sequence[str] = ()) -> Predictions:
+    """The model without ``modality`` on rows ``indices``: only the rows that carry it are rerun (in eval mode a row's
+    prediction does not depend on the other rows of its batch); the others keep their prediction in ``full``."""
+    has = modality_flags(dataset, indices, modality)
+    out = Predictions(f"model without {modality}", full.probability.copy(), full.hz_class.copy(), full.threshold)
+    if has.any():
+        rerun = model_predictions(model, dataset, spec, indices[has], remove=(*remove, modality),
+                                  hide_columns=hide_columns)
+        out.probability[has], out.hz_class[has] = rerun.probability, rerun.hz_class
+    return out
+
+
 def modality_flags(dataset: datasets.Dataset, indices: np.ndarray, modality: str) -> np.ndarray:
     """Which of the rows carry ``modality``."""
     rows = dataset.with_format(None).select(indices)
