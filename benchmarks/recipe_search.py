@@ -22,25 +22,17 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from astrobio_hf.evaluation.crossval import _map, pooled_rows  # noqa: E402
-from astrobio_hf.evaluation.folds import host_folds, outer_folds  # noqa: E402
+from astrobio_hf.evaluation.crossval import _map, pooled_rows, train_and_score_fold  # noqa: E402
+from astrobio_hf.evaluation.folds import host_folds  # noqa: E402
 from astrobio_hf.evaluation.metrics import habitability_metrics  # noqa: E402
 
 
 def fold_job(dataset_dir: Path, assignment: np.ndarray, fold: int, recipe: dict):
     """Train and score one fold (in a worker process): test rows, probabilities, hz classes, threshold, epochs, s."""
-    import torch
+    from astrobio_hf.evaluation.fold_training import recipe_dict
 
-    from astrobio_hf.evaluation.fold_training import recipe_dict, train_fold_model
-    from astrobio_hf.evaluation.model_eval import model_predictions
-
-    torch.set_num_threads(1)
-    rows, spec, _ = pooled_rows(dataset_dir)
-    split = outer_folds(assignment)[fold]
-    trained = train_fold_model(rows, split.train, split.validation, spec, recipe_dict(recipe))
-    pred = model_predictions(trained.model, rows, trained.spec, split.test)
-    return (split.test, pred.probability, pred.hz_class, trained.model.config.habitability_threshold,
-            trained.epochs, trained.seconds)
+    _, _, split, trained, pred = train_and_score_fold(dataset_dir, assignment, fold, recipe_dict(recipe), threads=1)
+    return split.test, pred.probability, pred.hz_class, pred.threshold, trained.epochs, trained.seconds
 
 
 def main() -> None:

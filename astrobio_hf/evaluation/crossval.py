@@ -60,11 +60,11 @@ def _recipe_of(model_dir: Path | None) -> dict[str, Any] | None:
     return ((json.loads(info.read_text()).get("card") or {}).get("recipe")) or None
 
 
-def run_fold(dataset_dir: Path, assignment: np.ndarray, fold: int, recipe: dict[str, Any], drop: tuple[str, ...],
-             seed: int, ablations: tuple[str, ...], threads: int | None = None
-             ) -> tuple[np.ndarray, list[Predictions], dict[str, Any]]:
-    """One outer fold: train the model, fit the baselines, predict the test fold (and the ablations). Reads the
-    dataset from disk itself, so folds can run in separate worker processes."""
+def train_and_score_fold(dataset_dir: Path, assignment: np.ndarray, fold: int, recipe: dict[str, Any],
+                         threads: int | None = None):
+    """Train the recipe on one outer fold and score its test part: (rows, pooled SplitRows, the fold's split, the
+    trained FoldModel, the model's test predictions at its validation threshold). Reads the dataset from disk
+    itself, so folds can run in separate worker processes."""
     import torch
 
     if threads:
@@ -74,6 +74,15 @@ def run_fold(dataset_dir: Path, assignment: np.ndarray, fold: int, recipe: dict[
     trained = train_fold_model(rows, split.train, split.validation, spec, recipe)
     model_pred = model_predictions(trained.model, rows, trained.spec, split.test, name=MODEL)
     model_pred.threshold = trained.model.config.habitability_threshold
+    return rows, everything, split, trained, model_pred
+
+
+def run_fold(dataset_dir: Path, assignment: np.ndarray, fold: int, recipe: dict[str, Any], drop: tuple[str, ...],
+             seed: int, ablations: tuple[str, ...], threads: int | None = None
+             ) -> tuple[np.ndarray, list[Predictions], dict[str, Any]]:
+    """One outer fold: train the model, fit the baselines, predict the test fold (and the ablations)."""
+    rows, everything, split, trained, model_pred = train_and_score_fold(dataset_dir, assignment, fold, recipe,
+                                                                        threads)
     predictions = [model_pred]
     predictions += run_baselines(everything.subset(split.train, "train"), everything.subset(split.test, "test"),
                                  drop, seed, validation=everything.subset(split.validation, "validation"))
