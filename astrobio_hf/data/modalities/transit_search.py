@@ -1,0 +1,297 @@
+"""Transit search: find a periodic box-shaped dip in a light curve with astropy's Box Least Squares (BLS).
+
+What it is for: when a planet's orbit (period, semi-major axis, insolation) is withheld from a model, the light curve
+must carry it, the way astronomers get it: a period search. Nothing here reads a catalog period.
+
+Steps of :func:`search_transit` (one signal) and :func:`search_signals` (several, masking each one found):
+
+1. **Validation**: 1-D ``time_days``, ``flux`` (and ``flux_err``) of one length with at least
+   :data:`MIN_FINITE_POINTS` finite cadences, else ``ValueError`` naming the field.
+2. **Binning and detrending**: flux / median - 1 on a regular grid of ``bin_minutes`` bins (mean per bin; empty bins
+   dropped); a running median over ``detrend_window_days`` is subtracted (removes stellar rotation; a median is
+   unbiased by a transit shorter than half the window, so the window must exceed twice the longest duration). The
+   per-bin noise is the robust scatter (astropy ``mad_std``) of the detrended series, so depth errors include any
+   residual variability rather than only the photometric errors given.
+3. **Coarse search** on the series binned at ``coarse_bin_minutes`` (cost is points x periods; the coarse bin is
+   chosen so long baselines stay tractable): periods from ``period_min`` to ``period_max`` (default half the
+   baseline: at least two transits must fit), uniform in ``f^(1/3)`` (Ofir 2014, A&A 561, A138): the frequency
+   step ``df = q(f) / (T * oversample)`` keeps the phase drift across the baseline T below a quarter of the
+   transit duration at ``oversample = 1``, where ``q(f) = duration / period`` of a central transit of the star
+   (``d = P / pi * R* / a``, Kepler's third law with ``star_radius_rsun`` and ``star_mass_msun``: stellar, not
+   orbital, parameters). Durations are searched per period octave-band ``[P, 8P)`` from 0.3 x (central duration at
+   the band's shortest period: grazing transits are shorter) to 1.5 x (at its longest: eccentric orbits, denser
+   stars), a geometric step of 1.5; the grid is :class:`SearchGrid`.
+4. **Refinement** on the fine series (``bin_minutes``) at +/- 2 coarse steps around the coarse peak with 10x finer
+   steps and a finer duration grid, then ``BoxLeastSquares.compute_stats`` at the best (period, duration, t0).
+
+Objective: ``"likelihood"`` (astropy's default: the log-likelihood gain of the box model, 0.5 x depth^2 / err^2 for
+white noise), so the periodogram ranks by the same quantity the threshold uses. Significance: ``depth_snr`` =
+depth / depth_err over all in-transit bins, the analog of Kepler's multiple-event statistic (MES); a signal is
+``found`` when ``depth_snr >= snr_threshold`` (7.1, Kepler's TPS threshold, Jenkins et al. 2010), the depth is
+positive and at least two transits hold data. ``sde`` (signal detection efficiency: (peak - mean) / std of the
+coarse periodogram) is reported alongside. A search that finds nothing returns ``found=False`` and NaN values: a
+masked value, never a guess.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+
+import numpy as np
+from astropy import constants as const
+from astropy import units as u
+from astropy.stats import mad_std
+from astropy.timeseries import BoxLeastSquares
+from scipy.ndimage import median_filter
+
+SNR_THRESHOLD = 7.1
+MIN_FINITE_POINTS = 20
+OBJECTIVE = "likelihood"
+COARSE_OVERSAMPLE = 0.5
+COARSE_MAX_POINTS = 12_000
+COARSE_MAX_BIN_MINUTES = 180.0
+_GM_SUN_RSUN3_PER_DAY2 = float((const.G * const.M_sun).to_value(u.R_sun**3 / u.day**2))
+
+
+@dataclass(frozen=True)
+class SearchGrid:
+    """The periods and durations a search tried (days)."""
+
+    periods: np.ndarray
+    durations: tuple[tuple[float, float, tuple[float, ...]], ...]  # (band's min period, max period, durations)
+
+    @property
+    def n_periods(self) -> int:
+        return int(self.periods.size)
+
+
+@dataclass(frozen=True)
+class TransitSearch:
+    """One search's result; every value is NaN (n_transits 0) when ``found`` is False."""
+
+    found: bool
+    period: float  # days
+    duration: float  # days, box width
+    depth: float  # fraction of the flux
+    depth_err: float
+    depth_snr: float  # depth / depth_err: the MES analog the threshold applies to
+    t0: float  # mid-transit time, in the input's time system
+    n_transits: int  # transits with at least one cadence in transit
+    sde: float  # signal detection efficiency of the coarse periodogram peak
+    n_periods: int  # periods searched (coarse grid)
+
+    def as_dict(self, prefix: str = "") -> dict[str, float | int | bool]:
+        return {prefix + f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def not_found(n_periods: int = 0, sde: float = math.nan) -> TransitSearch:
+    """The masked result of a search with no significant signal."""
+    nan = math.nan
+    return TransitSearch(False, nan, nan, nan, nan, nan, nan, 0, sde, n_periods)
+
+
+def central_duration(period_days: np.ndarray | float, star_radius_rsun: float = 1.0,
+                     star_mass_msun: float = 1.0) -> np.ndarray:
+    """Duration (days) of a central transit on a circular orbit: ``P / pi * asin(R* / a)``."""
+    p = np.asarray(period_days, dtype=np.float64)
+    a = np.cbrt(_GM_SUN_RSUN3_PER_DAY2 * star_mass_msun * p**2 / (4.0 * math.pi**2))
+    return p / math.pi * np.arcsin(np.minimum(1.0, star_radius_rsun / a))
+
+
+def period_grid(baseline_days: float, period_min: float, period_max: float, oversample: float = 1.0,
+                star_radius_rsun: float = 1.0, star_mass_msun: float = 1.0) -> np.ndarray:
+    """Periods uniform in ``f^(1/3)`` (see the module docstring), ascending."""
+    if not 0 < period_min < period_max:
+        raise ValueError(f"period range must satisfy 0 < period_min < period_max, got {period_min}, {period_max}")
+    # q(f) = d/P = C f^(2/3) for R* << a; df = q / (T * os)  <=>  d(f^(1/3)) = C / (3 T os)
+    c = star_radius_rsun / math.pi * (4.0 * math.pi**2 / (_GM_SUN_RSUN3_PER_DAY2 * star_mass_msun)) ** (1 / 3)
+    step = c / (3.0 * baseline_days * oversample)
+    x = np.arange((1.0 / period_max) ** (1 / 3), (1.0 / period_min) ** (1 / 3) + step, step)
+    return np.sort(1.0 / x**3)
+
+
+def duration_bands(period_min: float, period_max: float, min_duration: float, star_radius_rsun: float = 1.0,
+                   star_mass_msun: float = 1.0, step: float = 1.5) -> tuple[tuple[float, float, tuple[float, ...]], ...]:
+    """Per period band ``[P, 8P)``: durations 0.3 x d(P) .. 1.5 x d(8P), geometric ``step`` (see module docstring)."""
+    bands = []
+    lo = period_min
+    while lo < period_max:
+        hi = min(8.0 * lo, period_max)
+        d_lo = max(0.3 * float(central_duration(lo, star_radius_rsun, star_mass_msun)), min_duration)
+        d_hi = min(max(1.5 * float(central_duration(hi, star_radius_rsun, star_mass_msun)), d_lo), 0.25 * lo)
+        n = max(1, int(math.ceil(math.log(d_hi / d_lo) / math.log(step))) + 1) if d_hi > d_lo else 1
+        bands.append((lo, hi, tuple(float(d) for d in np.geomspace(d_lo, max(d_hi, d_lo), n))))
+        lo = hi
+    return tuple(bands)
+
+
+def _validate(time_days, flux, flux_err) -> tuple[np.ndarray, np.ndarray]:
+    arrays = {"time_days": time_days, "flux": flux}
+    if flux_err is not None:
+        arrays["flux_err"] = flux_err
+    out = {}
+    for name, values in arrays.items():
+        values = np.asarray(values, dtype=np.float64)
+        if values.ndim != 1:
+            raise ValueError(f"{name} must be 1-D, got shape {values.shape}")
+        out[name] = values
+    lengths = {name: v.size for name, v in out.items()}
+    if len(set(lengths.values())) != 1:
+        raise ValueError(f"time_days, flux (and flux_err) must have one length, got {lengths}")
+    if not np.isfinite(out["flux"]).any():
+        raise ValueError(f"flux has no finite value ({out['flux'].size} cadences)")
+    good = np.isfinite(out["time_days"]) & np.isfinite(out["flux"])
+    if good.sum() < MIN_FINITE_POINTS:
+        raise ValueError(f"time_days/flux: {int(good.sum())} cadences with a finite time and flux, "
+                         f"need at least {MIN_FINITE_POINTS}")
+    time, values = out["time_days"][good], out["flux"][good]
+    if np.any(np.diff(time) < 0):
+        order = np.argsort(time, kind="stable")
+        time, values = time[order], values[order]
+    median = float(np.median(values))
+    if not median > 0:
+        raise ValueError(f"flux median {median} is not positive; pass a flux, not a flux already centred on 0")
+    return time, values / median - 1.0
+
+
+def detrended_series(time: np.ndarray, rel_flux: np.ndarray, bin_minutes: float,
+                     detrend_window_days: float) -> tuple[np.ndarray, np.ndarray, float]:
+    """Bin onto ``bin_minutes`` (empty bins dropped), subtract a running median; return time, flux, robust noise."""
+    width = bin_minutes / 1440.0
+    index = np.floor((time - time[0]) / width).astype(np.int64)
+    counts = np.bincount(index)
+    sums = np.bincount(index, weights=rel_flux)
+    filled = counts > 0
+    t = time[0] + (np.flatnonzero(filled) + 0.5) * width
+    y = sums[filled] / counts[filled]
+    window = max(3, int(round(detrend_window_days / width)) | 1)
+    y = y - median_filter(y, size=window, mode="nearest")
+    return t, y, float(mad_std(y))
+
+
+def _bls(t: np.ndarray, y: np.ndarray, noise: float) -> BoxLeastSquares:
+    return BoxLeastSquares(t, y, dy=np.full(t.size, max(noise, 1e-12)))
+
+
+def _power(model: BoxLeastSquares, bands, periods: np.ndarray, oversample: int):
+    """BLS power over ``periods``, each band with its own durations; returns power, duration, t0 per period."""
+    power = np.full(periods.size, -np.inf)
+    duration = np.full(periods.size, np.nan)
+    t0 = np.full(periods.size, np.nan)
+    for lo, hi, durations in bands:
+        sel = (periods >= lo) & (periods < hi) if hi < periods.max() else periods >= lo
+        sel &= periods > max(durations)
+        if not sel.any():
+            continue
+        result = model.power(periods[sel], list(durations), method="fast", oversample=oversample,
+                             objective=OBJECTIVE)
+        power[sel], duration[sel], t0[sel] = result.power, result.duration, result.transit_time
+    return power, duration, t0
+
+
+def search_transit(time_days, flux, flux_err=None, *, period_min: float = 0.5, period_max: float | None = None,
+                   star_radius_rsun: float = 1.0, star_mass_msun: float = 1.0, bin_minutes: float = 30.0,
+                   coarse_bin_minutes: float | None = None, detrend_window_days: float = 1.5,
+                   oversample: float = COARSE_OVERSAMPLE, snr_threshold: float = SNR_THRESHOLD) -> TransitSearch:
+    """Search one light curve for the strongest periodic transit (see the module docstring).
+
+    ``flux_err`` is validated but the search's noise is the detrended series' robust scatter. Defaults suit 30-min
+    photometry; ``coarse_bin_minutes`` defaults to the bin giving at most ~12,000 coarse points (at most 2 h)."""
+    time, rel = _validate(time_days, flux, flux_err)
+    return _search(time, rel, period_min=period_min, period_max=period_max, star_radius_rsun=star_radius_rsun,
+                   star_mass_msun=star_mass_msun, bin_minutes=bin_minutes, coarse_bin_minutes=coarse_bin_minutes,
+                   detrend_window_days=detrend_window_days, oversample=oversample, snr_threshold=snr_threshold)
+
+
+def _search(time, rel, *, period_min, period_max, star_radius_rsun, star_mass_msun, bin_minutes, coarse_bin_minutes,
+            detrend_window_days, oversample, snr_threshold) -> TransitSearch:
+    baseline = float(time[-1] - time[0])
+    period_max = 0.5 * baseline if period_max is None else min(float(period_max), 0.5 * baseline)
+    if not period_max > period_min:
+        return not_found()
+    if coarse_bin_minutes is None:
+        coarse_bin_minutes = float(np.clip(baseline * 1440.0 / COARSE_MAX_POINTS, bin_minutes, COARSE_MAX_BIN_MINUTES))
+    t, y, noise = detrended_series(time, rel, coarse_bin_minutes, detrend_window_days)
+    periods = period_grid(baseline, period_min, period_max, oversample, star_radius_rsun, star_mass_msun)
+    bands = duration_bands(period_min, period_max, coarse_bin_minutes / 1440.0, star_radius_rsun,
+                           star_mass_msun)
+    power, _, _ = _power(_bls(t, y, noise), bands, periods, oversample=3)
+    ok = np.isfinite(power)
+    if not ok.any():
+        return not_found(periods.size)
+    best = int(np.argmax(np.where(ok, power, -np.inf)))
+    spread = float(np.std(power[ok]))
+    sde = float((power[best] - np.mean(power[ok])) / spread) if spread > 0 else math.nan
+
+    # refinement on the finer series around the coarse peak and its 1/3, 1/2, 2 and 3 multiples (a coarse grid can
+    # peak at a harmonic); the highest likelihood wins
+    tf, yf, noise_f = detrended_series(time, rel, bin_minutes, detrend_window_days)
+    fine_bls = _bls(tf, yf, noise_f)
+    step = (periods[min(best + 1, periods.size - 1)] - periods[max(best - 1, 0)]) / periods[best]
+    candidates = []
+    for multiple in (1.0, 0.5, 2.0, 1.0 / 3.0, 3.0):
+        centre = periods[best] * multiple
+        if not period_min <= centre <= period_max:
+            continue
+        fine_periods = centre * (1.0 + np.linspace(-1.5, 1.5, 31) * max(step, 1e-6) * 1.0)
+        d_c = float(central_duration(centre, star_radius_rsun, star_mass_msun))
+        d_lo = max(0.25 * d_c, 1.5 * bin_minutes / 1440.0)
+        fine_durations = np.geomspace(d_lo, max(min(2.0 * d_c, 0.25 * fine_periods[0]), d_lo), 16)
+        result = fine_bls.power(fine_periods, fine_durations, method="fast", oversample=10, objective=OBJECTIVE)
+        k = int(np.argmax(result.power))
+        candidates.append((float(result.power[k]), float(result.period[k]), float(result.duration[k]),
+                           float(result.transit_time[k])))
+    _, period, duration, t0 = max(candidates)
+    stats = fine_bls.compute_stats(period, duration, t0)
+    depth, depth_err = (float(v) for v in stats["depth"])
+    n_transits = int(np.count_nonzero(np.asarray(stats["per_transit_count"]) > 0))
+    snr = depth / depth_err if depth_err > 0 else math.nan
+    if not (np.isfinite(snr) and snr >= snr_threshold and depth > 0 and n_transits >= 2):
+        return not_found(periods.size, sde)
+    return TransitSearch(True, period, duration, depth, depth_err, snr, t0, n_transits, sde, periods.size)
+
+
+def search_signals(time_days, flux, flux_err=None, *, max_signals: int = 1, mask_factor: float = 2.0,
+                   **kwargs) -> list[TransitSearch]:
+    """Up to ``max_signals`` signals, strongest first: after each found signal its transits (``mask_factor`` x the
+    duration wide) are removed and the search runs again; stops at the first search that finds nothing."""
+    if max_signals < 1:
+        raise ValueError(f"max_signals must be >= 1, not {max_signals}")
+    time, rel = _validate(time_days, flux, flux_err)
+    found: list[TransitSearch] = []
+    options = {"period_min": 0.5, "period_max": None, "star_radius_rsun": 1.0, "star_mass_msun": 1.0,
+               "bin_minutes": 30.0, "coarse_bin_minutes": None, "detrend_window_days": 1.5, "oversample": COARSE_OVERSAMPLE,
+               "snr_threshold": SNR_THRESHOLD, **kwargs}
+    # the baseline (and so the period grid) stays that of the whole light curve while transits are masked
+    options["period_max"] = 0.5 * float(time[-1] - time[0]) if options["period_max"] is None else options["period_max"]
+    while len(found) < max_signals and time.size >= MIN_FINITE_POINTS:
+        signal = _search(time, rel, **options)
+        if not signal.found:
+            break
+        found.append(signal)
+        keep = ~BoxLeastSquares(time, rel).transit_mask(time, signal.period, mask_factor * signal.duration, signal.t0)
+        time, rel = time[keep], rel[keep]
+    return found
+
+
+def assign_by_depth(signals: list[TransitSearch], expected_depths: list[float]) -> list[TransitSearch]:
+    """One signal (or a not-found result) per planet of a host without using any planet's period.
+
+    Rule: planets sorted by expected depth ``(pl_rade / st_rad)^2`` (radius stays an input when the orbit is
+    withheld) and signals sorted by found depth are paired in rank order, deepest with deepest. For a convex cost of
+    the depth mismatch (e.g. |log d_found - log d_expected|) rank pairing is the optimal one-to-one assignment.
+    Planets left over (fewer signals than planets) or with no expected depth (NaN, ranked last) get
+    :func:`not_found`."""
+    order = sorted(range(len(expected_depths)),
+                   key=lambda i: (not np.isfinite(expected_depths[i]), -np.nan_to_num(expected_depths[i])))
+    ranked = sorted(signals, key=lambda s: -s.depth)
+    out: list[TransitSearch] = [not_found()] * len(expected_depths)
+    for rank, planet in enumerate(order):
+        if rank < len(ranked) and np.isfinite(expected_depths[planet]):
+            out[planet] = ranked[rank]
+    return out
+
+
+__all__ = ["TransitSearch", "SearchGrid", "search_transit", "search_signals", "assign_by_depth", "period_grid",
+           "duration_bands", "central_duration", "detrended_series", "not_found", "SNR_THRESHOLD", "OBJECTIVE"]
