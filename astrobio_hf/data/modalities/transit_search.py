@@ -51,6 +51,8 @@ OBJECTIVE = "likelihood"
 COARSE_OVERSAMPLE = 0.5
 COARSE_MAX_POINTS = 12_000
 COARSE_MAX_BIN_MINUTES = 180.0
+COARSE_SPAN_TRANSITS = 100
+COARSE_DURATION_STEP = 2.0
 _GM_SUN_RSUN3_PER_DAY2 = float((const.G * const.M_sun).to_value(u.R_sun**3 / u.day**2))
 
 
@@ -174,20 +176,22 @@ def _bls(t: np.ndarray, y: np.ndarray, noise: float) -> BoxLeastSquares:
     return BoxLeastSquares(t, y, dy=np.full(t.size, max(noise, 1e-12)))
 
 
-def _power(model: BoxLeastSquares, bands, periods: np.ndarray, oversample: int):
-    """BLS power over ``periods``, each band with its own durations; returns power, duration, t0 per period."""
-    power = np.full(periods.size, -np.inf)
-    duration = np.full(periods.size, np.nan)
-    t0 = np.full(periods.size, np.nan)
-    for lo, hi, durations in bands:
-        sel = (periods >= lo) & (periods < hi) if hi < periods.max() else periods >= lo
-        sel &= periods > max(durations)
-        if not sel.any():
-            continue
-        result = model.power(periods[sel], list(durations), method="fast", oversample=oversample,
-                             objective=OBJECTIVE)
-        power[sel], duration[sel], t0[sel] = result.power, result.duration, result.transit_time
-    return power, duration, t0
+def _fine_durations(period: float, bin_minutes: float, star_radius_rsun: float, star_mass_msun: float) -> np.ndarray:
+    """Refinement durations: 0.25-2 x the central duration at ``period``, at least 1.5 fine bins."""
+    d_c = float(central_duration(period, star_radius_rsun, star_mass_msun))
+    d_lo = max(0.25 * d_c, 1.5 * bin_minutes / 1440.0)
+    return np.geomspace(d_lo, max(2.0 * d_c, d_lo), 10)
+
+
+def _refine(model: BoxLeastSquares, centre: float, rel_step: float, durations: np.ndarray):
+    """Best (power, period, duration, t0) on 31 periods within +/- 1.5 ``rel_step`` of ``centre``."""
+    periods = centre * (1.0 + np.linspace(-1.5, 1.5, 31) * max(rel_step, 1e-7))
+    durations = durations[durations < 0.25 * periods[0]]
+    durations = durations if durations.size else np.array([0.2 * periods[0]])
+    result = model.power(periods, durations, method="fast", oversample=5, objective=OBJECTIVE)
+    k = int(np.argmax(result.power))
+    return (float(result.power[k]), float(result.period[k]), float(result.duration[k]),
+            float(result.transit_time[k]))
 
 
 def search_transit(time_days, flux, flux_err=None, *, period_min: float = 0.5, period_max: float | None = None,
@@ -210,46 +214,63 @@ def _search(time, rel, *, period_min, period_max, star_radius_rsun, star_mass_ms
     period_max = 0.5 * baseline if period_max is None else min(float(period_max), 0.5 * baseline)
     if not period_max > period_min:
         return not_found()
-    if coarse_bin_minutes is None:
-        coarse_bin_minutes = float(np.clip(baseline * 1440.0 / COARSE_MAX_POINTS, bin_minutes, COARSE_MAX_BIN_MINUTES))
-    t, y, noise = detrended_series(time, rel, coarse_bin_minutes, detrend_window_days)
-    periods = period_grid(baseline, period_min, period_max, oversample, star_radius_rsun, star_mass_msun)
-    bands = duration_bands(period_min, period_max, coarse_bin_minutes / 1440.0, star_radius_rsun,
-                           star_mass_msun)
-    power, _, _ = _power(_bls(t, y, noise), bands, periods, oversample=3)
-    ok = np.isfinite(power)
-    if not ok.any():
-        return not_found(periods.size)
-    best = int(np.argmax(np.where(ok, power, -np.inf)))
-    spread = float(np.std(power[ok]))
-    sde = float((power[best] - np.mean(power[ok])) / spread) if spread > 0 else math.nan
-
-    # refinement on the finer series around the coarse peak and its 1/3, 1/2, 2 and 3 multiples (a coarse grid can
-    # peak at a harmonic); the highest likelihood wins
-    tf, yf, noise_f = detrended_series(time, rel, bin_minutes, detrend_window_days)
-    fine_bls = _bls(tf, yf, noise_f)
-    step = (periods[min(best + 1, periods.size - 1)] - periods[max(best - 1, 0)]) / periods[best]
-    candidates = []
-    for multiple in (1.0, 0.5, 2.0, 1.0 / 3.0, 3.0):
-        centre = periods[best] * multiple
-        if not period_min <= centre <= period_max:
+    fine = _bls(*detrended_series(time, rel, bin_minutes, detrend_window_days))
+    coarse_cache: dict[tuple[float, float], BoxLeastSquares] = {}
+    candidates, n_periods = [], 0
+    for lo, hi, span, bin_min, durations in coarse_plan(baseline, period_min, period_max, bin_minutes,
+                                                        coarse_bin_minutes, star_radius_rsun, star_mass_msun):
+        if (span, bin_min) not in coarse_cache:
+            part = time <= time[0] + span
+            coarse_cache[span, bin_min] = _bls(*detrended_series(time[part], rel[part], bin_min,
+                                                                 detrend_window_days))
+        periods = period_grid(span, lo, hi, oversample, star_radius_rsun, star_mass_msun)
+        periods = periods[(periods >= lo) & (periods <= hi) & (periods > 4.0 * max(durations))]
+        if periods.size < 3:
             continue
-        fine_periods = centre * (1.0 + np.linspace(-1.5, 1.5, 31) * max(step, 1e-6) * 1.0)
-        d_c = float(central_duration(centre, star_radius_rsun, star_mass_msun))
-        d_lo = max(0.25 * d_c, 1.5 * bin_minutes / 1440.0)
-        fine_durations = np.geomspace(d_lo, max(min(2.0 * d_c, 0.25 * fine_periods[0]), d_lo), 16)
-        result = fine_bls.power(fine_periods, fine_durations, method="fast", oversample=10, objective=OBJECTIVE)
-        k = int(np.argmax(result.power))
-        candidates.append((float(result.power[k]), float(result.period[k]), float(result.duration[k]),
-                           float(result.transit_time[k])))
-    _, period, duration, t0 = max(candidates)
-    stats = fine_bls.compute_stats(period, duration, t0)
+        n_periods += periods.size
+        power = coarse_cache[span, bin_min].power(periods, list(durations), method="fast", oversample=2,
+                                                  objective=OBJECTIVE).power
+        best = int(np.argmax(power))
+        spread = float(np.std(power))
+        sde = float((power[best] - np.mean(power)) / spread) if spread > 0 else math.nan
+        rel_step = (periods[min(best + 1, periods.size - 1)] - periods[max(best - 1, 0)]) / periods[best]
+        candidates.append((*_refine(fine, periods[best], rel_step, _fine_durations(periods[best], bin_minutes,
+                                                                                  star_radius_rsun, star_mass_msun)),
+                           sde, rel_step))
+    if not candidates:
+        return not_found(n_periods)
+    # the best band's peak, its half and its double (a coarse grid can peak at a harmonic), then a finer pass
+    best_candidate = max(candidates)
+    _, centre, _, _, sde, rel_step = best_candidate
+    for multiple in (0.5, 2.0):
+        if period_min <= centre * multiple <= period_max:
+            durations = _fine_durations(centre * multiple, bin_minutes, star_radius_rsun, star_mass_msun)
+            best_candidate = max(best_candidate, (*_refine(fine, centre * multiple, rel_step, durations), sde, rel_step))
+    centre = best_candidate[1]
+    durations = _fine_durations(centre, bin_minutes, star_radius_rsun, star_mass_msun)
+    _, period, duration, t0 = _refine(fine, centre, 0.15 * rel_step, durations)
+    stats = fine.compute_stats(period, duration, t0)
     depth, depth_err = (float(v) for v in stats["depth"])
     n_transits = int(np.count_nonzero(np.asarray(stats["per_transit_count"]) > 0))
     snr = depth / depth_err if depth_err > 0 else math.nan
     if not (np.isfinite(snr) and snr >= snr_threshold and depth > 0 and n_transits >= 2):
-        return not_found(periods.size, sde)
-    return TransitSearch(True, period, duration, depth, depth_err, snr, t0, n_transits, sde, periods.size)
+        return not_found(n_periods, sde)
+    return TransitSearch(True, period, duration, depth, depth_err, snr, t0, n_transits, sde, n_periods)
+
+
+def coarse_plan(baseline: float, period_min: float, period_max: float, bin_minutes: float,
+                coarse_bin_minutes: float | None, star_radius_rsun: float = 1.0, star_mass_msun: float = 1.0):
+    """Per period band: (min period, max period, data span searched, coarse bin in minutes, durations)."""
+    plan = []
+    for lo, hi, _ in duration_bands(period_min, period_max, 0.0, star_radius_rsun, star_mass_msun):
+        span = min(baseline, COARSE_SPAN_TRANSITS * hi)
+        bin_min = coarse_bin_minutes or float(np.clip(span * 1440.0 / COARSE_MAX_POINTS, bin_minutes,
+                                                      COARSE_MAX_BIN_MINUTES))
+        d_lo = max(0.3 * float(central_duration(lo, star_radius_rsun, star_mass_msun)), bin_min / 1440.0)
+        d_hi = min(max(1.5 * float(central_duration(hi, star_radius_rsun, star_mass_msun)), d_lo), 0.25 * lo)
+        n = max(1, int(math.ceil(math.log(d_hi / d_lo) / math.log(COARSE_DURATION_STEP))) + 1) if d_hi > d_lo else 1
+        plan.append((lo, hi, span, bin_min, tuple(float(d) for d in np.geomspace(d_lo, d_hi, n))))
+    return plan
 
 
 def search_signals(time_days, flux, flux_err=None, *, max_signals: int = 1, mask_factor: float = 2.0,
