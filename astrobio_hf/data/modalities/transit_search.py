@@ -109,7 +109,8 @@ def period_grid(baseline_days: float, period_min: float, period_max: float, over
     # q(f) = d/P = C f^(2/3) for R* << a; df = q / (T * os)  <=>  d(f^(1/3)) = C / (3 T os)
     c = star_radius_rsun / math.pi * (4.0 * math.pi**2 / (_GM_SUN_RSUN3_PER_DAY2 * star_mass_msun)) ** (1 / 3)
     step = c / (3.0 * baseline_days * oversample)
-    x = np.arange((1.0 / period_max) ** (1 / 3), (1.0 / period_min) ** (1 / 3) + step, step)
+    lo, hi = (1.0 / period_max) ** (1 / 3), (1.0 / period_min) ** (1 / 3)
+    x = np.linspace(lo, hi, int(math.ceil((hi - lo) / step)) + 1)  # a step no larger than asked, ends included
     return np.sort(1.0 / x**3)
 
 
