@@ -28,7 +28,7 @@ plus a floor, in quadrature:
   2019's relation at a solar colour), else V - 0.7, else K + 0.8; with no magnitude, the bolometric estimate of
   :func:`.observations.kepler_magnitude` from the star's luminosity and distance.
 
-Star: :func:`.observations.stellar_rotation` (5-40 d, 50-1000 ppm). Transits: every transiting planet of the host
+Star: :func:`evolving_rotation` (5-40 d, 50-1000 ppm, spots evolving over 2-6 rotations). Transits: every transiting planet of the host
 with a positive period and radius and ``0 < k = Rp/R* < 0.5``, from its OWN catalog period, ``k``, semi-major axis
 (``pl_orbsmax``, else Kepler's third law with ``st_mass``), an impact parameter uniform in [0, 0.9 (1 - k)) and an
 epoch uniform over the first period (both seeded), :func:`.physics.trapezoid_flux` averaged over the exposure.
@@ -195,6 +195,31 @@ def cadence_noise_ppm(mission: str, magnitude: float) -> float:
     return math.hypot(1e6 / math.sqrt(electrons), m.floor_ppm_per_cadence)
 
 
+def evolving_rotation(rng: np.random.Generator, time: np.ndarray) -> np.ndarray:
+    """Relative flux of a spotted rotating star whose spots evolve: two harmonics of a period uniform in 5-40 d,
+    amplitude log-uniform 50-1000 ppm (as :func:`.observations.synthesize_light_curve`'s quarters), with the
+    phase a random walk and the log-amplitude an Ornstein-Uhlenbeck process (0.3 rms) of coherence time
+    ``tau`` uniform in 2-6 rotations (spot lifetimes of a few rotations): a years-long light curve of a strictly
+    periodic spot pattern would be unphysical."""
+    period = rng.uniform(5.0, 40.0)
+    amplitude = math.exp(rng.uniform(math.log(50e-6), math.log(1000e-6)))
+    tau = rng.uniform(2.0, 6.0) * period
+    phase1, phase2 = rng.uniform(0.0, 2.0 * math.pi, 2)
+    step = 0.25
+    grid = np.arange(time[0] - step, time[-1] + 2 * step, step)
+    walk = np.cumsum(rng.standard_normal(grid.size)) * math.sqrt(step / tau)
+    decay = math.exp(-step / tau)
+    log_amp = np.empty(grid.size)
+    log_amp[0] = 0.3 * rng.standard_normal()
+    shocks = 0.3 * math.sqrt(1.0 - decay**2) * rng.standard_normal(grid.size)
+    for i in range(1, grid.size):
+        log_amp[i] = decay * log_amp[i - 1] + shocks[i]
+    phase = np.interp(time, grid, walk)
+    amp = amplitude * np.exp(np.interp(time, grid, log_amp))
+    angle = 2 * np.pi * time / period + phase
+    return 1.0 + amp * (np.sin(angle + phase1) + 0.4 * np.sin(2 * angle + phase2))
+
+
 def host_rng(seed: int, hostname: str) -> np.random.Generator:
     """The host's own random stream (independent of which other hosts are generated)."""
     return np.random.default_rng([int(seed), zlib.crc32(str(hostname).encode("utf-8"))])
@@ -236,7 +261,7 @@ def generate_host(planets: pd.DataFrame, seed: int = 0, n_sectors: int | None = 
     rng = host_rng(seed, hostname)
     time = observing_times(mission, n_sectors)
     exposure = MISSIONS[mission].cadence_min / 1440.0 * MISSIONS[mission].live_fraction
-    model = observations.stellar_rotation(rng, time)
+    model = evolving_rotation(rng, time)
     truth = []
     for _, planet in planets.iterrows():
         period, radius = _first(planet, "pl_orbper"), _first(planet, "pl_rade")
@@ -274,7 +299,7 @@ def transiting_planets(catalog: pd.DataFrame) -> pd.DataFrame:
     return rows.sort_values(["hostname", "pl_name"], kind="stable").reset_index(drop=True)
 
 
-__all__ = ["MISSIONS", "Mission", "HostLightCurve", "InjectedPlanet", "generate_host", "observing_times",
+__all__ = ["evolving_rotation", "MISSIONS", "Mission", "HostLightCurve", "InjectedPlanet", "generate_host", "observing_times",
            "mission_for_facility", "tess_sector_counts", "cadence_noise_ppm", "mission_magnitude",
            "transits_in_baseline", "transiting_planets", "host_rng"]
 

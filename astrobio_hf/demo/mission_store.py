@@ -46,7 +46,7 @@ from .period_recovery import period_recovery, recovery_markdown
 PARQUET_NAME = "mission_light_curves.parquet"
 MANIFEST_NAME = "mission_light_curves.json"
 DEFAULT_BINS = 256
-SEARCH_OPTIONS: dict[str, Any] = {"period_min": 0.5, "bin_minutes": 30.0, "detrend_window_days": 1.5,
+SEARCH_OPTIONS: dict[str, Any] = {"period_min": 0.5, "bin_minutes": 30.0, "detrend_window_days": ts.DETREND_WINDOW_DAYS,
                                   "oversample": ts.COARSE_OVERSAMPLE, "snr_threshold": ts.SNR_THRESHOLD}
 
 _SEARCH_FIELDS = ("found", "period", "duration", "depth", "depth_err", "depth_snr", "t0", "n_transits", "sde")

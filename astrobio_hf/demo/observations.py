@@ -79,16 +79,6 @@ def quarter_times() -> np.ndarray:
     return Q3_TSTART_BKJD + (np.arange(N_CADENCES) + 0.5) * CADENCE_DAYS
 
 
-def stellar_rotation(rng: np.random.Generator, time: np.ndarray) -> np.ndarray:
-    """Relative flux of a spotted rotating star: two harmonics of a period uniform in 5-40 d, amplitude
-    log-uniform 50-1000 ppm (four draws from ``rng``, in this order)."""
-    rotation = rng.uniform(5.0, 40.0)
-    amplitude = math.exp(rng.uniform(math.log(50e-6), math.log(1000e-6)))
-    phase1, phase2 = rng.uniform(0.0, 2.0 * math.pi, 2)
-    return 1.0 + amplitude * (np.sin(2 * np.pi * time / rotation + phase1)
-                              + 0.4 * np.sin(4 * np.pi * time / rotation + phase2))
-
-
 def synthesize_light_curve(rng: np.random.Generator, luminosity_lsun: float, distance_pc: float,
                            transits: list[PlanetTransit]) -> SyntheticLightCurve:
     """One quarter of long-cadence photometry of a star with ``transits`` (see the module docstring)."""
@@ -98,7 +88,11 @@ def synthesize_light_curve(rng: np.random.Generator, luminosity_lsun: float, dis
     electrons = level * EXPOSURE_DAYS * 86400.0
     noise = min(math.hypot(1e6 / math.sqrt(electrons), NOISE_FLOOR_PPM), MAX_NOISE_PPM) * 1e-6
 
-    star = stellar_rotation(rng, time)
+    rotation = rng.uniform(5.0, 40.0)
+    amplitude = math.exp(rng.uniform(math.log(50e-6), math.log(1000e-6)))
+    phase1, phase2 = rng.uniform(0.0, 2.0 * math.pi, 2)
+    star = 1.0 + amplitude * (np.sin(2 * np.pi * time / rotation + phase1)
+                              + 0.4 * np.sin(4 * np.pi * time / rotation + phase2))
     model = star.copy()
     for planet in transits:
         model *= physics.trapezoid_flux(time, planet.epoch_bkjd, planet.period, planet.shape,

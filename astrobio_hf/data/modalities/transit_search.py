@@ -12,17 +12,27 @@ Steps of :func:`search_transit` (one signal) and :func:`search_signals` (several
    unbiased by a transit shorter than half the window, so the window must exceed twice the longest duration). The
    per-bin noise is the robust scatter (astropy ``mad_std``) of the detrended series, so depth errors include any
    residual variability rather than only the photometric errors given.
-3. **Coarse search** on the series binned at ``coarse_bin_minutes`` (cost is points x periods; the coarse bin is
-   chosen so long baselines stay tractable): periods from ``period_min`` to ``period_max`` (default half the
-   baseline: at least two transits must fit), uniform in ``f^(1/3)`` (Ofir 2014, A&A 561, A138): the frequency
-   step ``df = q(f) / (T * oversample)`` keeps the phase drift across the baseline T below a quarter of the
-   transit duration at ``oversample = 1``, where ``q(f) = duration / period`` of a central transit of the star
-   (``d = P / pi * R* / a``, Kepler's third law with ``star_radius_rsun`` and ``star_mass_msun``: stellar, not
-   orbital, parameters). Durations are searched per period octave-band ``[P, 8P)`` from 0.3 x (central duration at
-   the band's shortest period: grazing transits are shorter) to 1.5 x (at its longest: eccentric orbits, denser
-   stars), a geometric step of 1.5; the grid is :class:`SearchGrid`.
-4. **Refinement** on the fine series (``bin_minutes``) at +/- 2 coarse steps around the coarse peak with 10x finer
-   steps and a finer duration grid, then ``BoxLeastSquares.compute_stats`` at the best (period, duration, t0).
+3. **Coarse search**, per period band ``[P, 8P)`` from ``period_min`` (0.5 d) to ``period_max`` (default half the
+   baseline: at least two transits must fit) (:func:`coarse_plan`):
+
+   * periods uniform in ``f^(1/3)`` (Ofir 2014, A&A 561, A138): the frequency step ``df = q(f) / (T * oversample)``
+     keeps the phase drift across the span T below a quarter of the transit duration at ``oversample = 1``, where
+     ``q(f) = duration / period`` of a central transit of the star (``d = P / pi * asin(R* / a)``, Kepler's third
+     law with ``star_radius_rsun`` and ``star_mass_msun``: stellar, not orbital, parameters). The default
+     :data:`COARSE_OVERSAMPLE` = 0.5 allows half a duration of drift at the span's ends (cost is linear in it);
+     the refinement below restores the full resolution;
+   * durations from 0.3 x the central duration at the band's shortest period (grazing transits are shorter) to
+     1.5 x at its longest (eccentric orbits, denser stars), geometric step :data:`COARSE_DURATION_STEP`, never
+     under one coarse bin nor over a quarter of the period;
+   * data span: the first ``min(baseline, COARSE_SPAN_TRANSITS x 8P)`` days (100 transits of the band's longest
+     period: only the shortest-period band of a multi-year light curve is cut, where hundreds of transits remain),
+     binned so it holds at most :data:`COARSE_MAX_POINTS` points (bins of ``bin_minutes`` to
+     :data:`COARSE_MAX_BIN_MINUTES`): the cost of BLS is points x periods, and a 4-year Kepler curve must stay
+     tractable for thousands of stars.
+4. **Refinement** on the whole fine series (``bin_minutes``, default 30): each band's peak is refined over
+   +/- 3 coarse steps (31 periods, durations 0.25-2 x the central duration); the best one, its half and its double
+   (a coarse grid can peak at a harmonic) compete by likelihood, the winner is refined once more at 0.15 of the
+   step, then ``BoxLeastSquares.compute_stats`` gives depth, its error and the per-transit counts.
 
 Objective: ``"likelihood"`` (astropy's default: the log-likelihood gain of the box model, 0.5 x depth^2 / err^2 for
 white noise), so the periodogram ranks by the same quantity the threshold uses. Significance: ``depth_snr`` =
@@ -48,24 +58,15 @@ from scipy.ndimage import median_filter
 SNR_THRESHOLD = 7.1
 MIN_FINITE_POINTS = 20
 OBJECTIVE = "likelihood"
-COARSE_OVERSAMPLE = 0.5
+COARSE_OVERSAMPLE = 0.25
 COARSE_MAX_POINTS = 12_000
 COARSE_MAX_BIN_MINUTES = 180.0
 COARSE_SPAN_TRANSITS = 100
 COARSE_DURATION_STEP = 2.0
+DETREND_WINDOW_DAYS = 0.75
+DETREND_WINDOW_DURATIONS = 2.5
+DETREND_MAX_WINDOW_DAYS = 1.5
 _GM_SUN_RSUN3_PER_DAY2 = float((const.G * const.M_sun).to_value(u.R_sun**3 / u.day**2))
-
-
-@dataclass(frozen=True)
-class SearchGrid:
-    """The periods and durations a search tried (days)."""
-
-    periods: np.ndarray
-    durations: tuple[tuple[float, float, tuple[float, ...]], ...]  # (band's min period, max period, durations)
-
-    @property
-    def n_periods(self) -> int:
-        return int(self.periods.size)
 
 
 @dataclass(frozen=True)
@@ -114,19 +115,13 @@ def period_grid(baseline_days: float, period_min: float, period_max: float, over
     return np.sort(1.0 / x**3)
 
 
-def duration_bands(period_min: float, period_max: float, min_duration: float, star_radius_rsun: float = 1.0,
-                   star_mass_msun: float = 1.0, step: float = 1.5) -> tuple[tuple[float, float, tuple[float, ...]], ...]:
-    """Per period band ``[P, 8P)``: durations 0.3 x d(P) .. 1.5 x d(8P), geometric ``step`` (see module docstring)."""
-    bands = []
-    lo = period_min
+def period_bands(period_min: float, period_max: float) -> list[tuple[float, float]]:
+    """The coarse search's period bands ``[P, 8P)`` covering ``[period_min, period_max]``."""
+    bands, lo = [], period_min
     while lo < period_max:
-        hi = min(8.0 * lo, period_max)
-        d_lo = max(0.3 * float(central_duration(lo, star_radius_rsun, star_mass_msun)), min_duration)
-        d_hi = min(max(1.5 * float(central_duration(hi, star_radius_rsun, star_mass_msun)), d_lo), 0.25 * lo)
-        n = max(1, int(math.ceil(math.log(d_hi / d_lo) / math.log(step))) + 1) if d_hi > d_lo else 1
-        bands.append((lo, hi, tuple(float(d) for d in np.geomspace(d_lo, max(d_hi, d_lo), n))))
-        lo = hi
-    return tuple(bands)
+        bands.append((lo, min(8.0 * lo, period_max)))
+        lo = bands[-1][1]
+    return bands
 
 
 def _validate(time_days, flux, flux_err) -> tuple[np.ndarray, np.ndarray]:
@@ -160,7 +155,8 @@ def _validate(time_days, flux, flux_err) -> tuple[np.ndarray, np.ndarray]:
 
 def detrended_series(time: np.ndarray, rel_flux: np.ndarray, bin_minutes: float,
                      detrend_window_days: float) -> tuple[np.ndarray, np.ndarray, float]:
-    """Bin onto ``bin_minutes`` (empty bins dropped), subtract a running median; return time, flux, robust noise."""
+    """Bin onto ``bin_minutes`` (empty bins dropped), subtract a running median of ``detrend_window_days`` computed
+    within each stretch of contiguous data (a window never spans a gap); return time, flux, robust noise."""
     width = bin_minutes / 1440.0
     index = np.floor((time - time[0]) / width).astype(np.int64)
     counts = np.bincount(index)
@@ -169,7 +165,9 @@ def detrended_series(time: np.ndarray, rel_flux: np.ndarray, bin_minutes: float,
     t = time[0] + (np.flatnonzero(filled) + 0.5) * width
     y = sums[filled] / counts[filled]
     window = max(3, int(round(detrend_window_days / width)) | 1)
-    y = y - median_filter(y, size=window, mode="nearest")
+    breaks = np.flatnonzero(np.diff(t) > 2.5 * width) + 1
+    for a, b in zip(np.r_[0, breaks], np.r_[breaks, t.size], strict=True):
+        y[a:b] -= median_filter(y[a:b], size=min(window, b - a), mode="nearest")
     return t, y, float(mad_std(y))
 
 
@@ -197,7 +195,7 @@ def _refine(model: BoxLeastSquares, centre: float, rel_step: float, durations: n
 
 def search_transit(time_days, flux, flux_err=None, *, period_min: float = 0.5, period_max: float | None = None,
                    star_radius_rsun: float = 1.0, star_mass_msun: float = 1.0, bin_minutes: float = 30.0,
-                   coarse_bin_minutes: float | None = None, detrend_window_days: float = 1.5,
+                   coarse_bin_minutes: float | None = None, detrend_window_days: float = DETREND_WINDOW_DAYS,
                    oversample: float = COARSE_OVERSAMPLE, snr_threshold: float = SNR_THRESHOLD) -> TransitSearch:
     """Search one light curve for the strongest periodic transit (see the module docstring).
 
@@ -209,68 +207,103 @@ def search_transit(time_days, flux, flux_err=None, *, period_min: float = 0.5, p
                    detrend_window_days=detrend_window_days, oversample=oversample, snr_threshold=snr_threshold)
 
 
+@dataclass(frozen=True)
+class _Series:
+    """A detrended series and its BLS model."""
+
+    t: np.ndarray
+    y: np.ndarray
+    bls: BoxLeastSquares
+
+
+def _significance(series: _Series, period: float, duration: float, t0: float) -> tuple[float, float, float, int]:
+    """(depth_snr, depth, depth_err, n_transits) of a box; the error is the larger of BLS's white-noise error and
+    the scatter (std) of duration-long bin means out of transit over sqrt(n_transits): correlated residuals
+    (rotation the detrending left) count as noise on the transit's own time scale (Pont et al. 2006)."""
+    stats = series.bls.compute_stats(period, duration, t0)
+    depth, white = (float(v) for v in stats["depth"])
+    n_transits = int(np.count_nonzero(np.asarray(stats["per_transit_count"]) > 0))
+    out = ~series.bls.transit_mask(series.t, period, 1.5 * duration, t0)
+    index = np.floor((series.t[out] - series.t[0]) / duration).astype(np.int64)
+    counts = np.bincount(index)
+    means = np.bincount(index, weights=series.y[out])[counts > 0] / counts[counts > 0]
+    red = float(np.std(means)) / math.sqrt(max(n_transits, 1)) if means.size >= 10 else 0.0
+    error = max(white, red)
+    return (depth / error if error > 0 else math.nan), depth, error, n_transits
+
+
 def _search(time, rel, *, period_min, period_max, star_radius_rsun, star_mass_msun, bin_minutes, coarse_bin_minutes,
             detrend_window_days, oversample, snr_threshold) -> TransitSearch:
     baseline = float(time[-1] - time[0])
     period_max = 0.5 * baseline if period_max is None else min(float(period_max), 0.5 * baseline)
     if not period_max > period_min:
         return not_found()
-    fine = _bls(*detrended_series(time, rel, bin_minutes, detrend_window_days))
-    coarse_cache: dict[tuple[float, float], BoxLeastSquares] = {}
-    candidates, n_periods = [], 0
-    for lo, hi, span, bin_min, durations in coarse_plan(baseline, period_min, period_max, bin_minutes,
-                                                        coarse_bin_minutes, star_radius_rsun, star_mass_msun):
-        if (span, bin_min) not in coarse_cache:
+    cache: dict[tuple[float, float, float], _Series] = {}
+
+    def series(span: float, bin_min: float, window: float) -> _Series:
+        if (span, bin_min, window) not in cache:
             part = time <= time[0] + span
-            coarse_cache[span, bin_min] = _bls(*detrended_series(time[part], rel[part], bin_min,
-                                                                 detrend_window_days))
+            t, y, noise = detrended_series(time[part], rel[part], bin_min, window)
+            cache[span, bin_min, window] = _Series(t, y, _bls(t, y, noise))
+        return cache[span, bin_min, window]
+
+    def candidate(fine: _Series, centre: float, rel_step: float) -> tuple:
+        durations = _fine_durations(centre, bin_minutes, star_radius_rsun, star_mass_msun)
+        _, period, duration, t0 = _refine(fine.bls, centre, rel_step, durations)
+        return (*_significance(fine, period, duration, t0), period, duration, t0)
+
+    candidates, n_periods = [], 0
+    for lo, hi, span, bin_min, window, durations in coarse_plan(
+            baseline, period_min, period_max, bin_minutes, coarse_bin_minutes, star_radius_rsun, star_mass_msun,
+            detrend_window_days):
         periods = period_grid(span, lo, hi, oversample, star_radius_rsun, star_mass_msun)
         periods = periods[(periods >= lo) & (periods <= hi) & (periods > 4.0 * max(durations))]
         if periods.size < 3:
             continue
         n_periods += periods.size
-        power = coarse_cache[span, bin_min].power(periods, list(durations), method="fast", oversample=2,
-                                                  objective=OBJECTIVE).power
+        power = series(span, bin_min, window).bls.power(periods, list(durations), method="fast", oversample=2,
+                                                        objective=OBJECTIVE).power
         best = int(np.argmax(power))
         spread = float(np.std(power))
         sde = float((power[best] - np.mean(power)) / spread) if spread > 0 else math.nan
         rel_step = (periods[min(best + 1, periods.size - 1)] - periods[max(best - 1, 0)]) / periods[best]
-        candidates.append((*_refine(fine, periods[best], rel_step, _fine_durations(periods[best], bin_minutes,
-                                                                                  star_radius_rsun, star_mass_msun)),
-                           sde, rel_step))
+        fine = series(baseline, bin_minutes, window)
+        candidates.append((candidate(fine, periods[best], rel_step), sde, rel_step, window))
+    candidates = [c for c in candidates if np.isfinite(c[0][0])]
     if not candidates:
         return not_found(n_periods)
-    # the best band's peak, its half and its double (a coarse grid can peak at a harmonic), then a finer pass
-    best_candidate = max(candidates)
-    _, centre, _, _, sde, rel_step = best_candidate
-    for multiple in (0.5, 2.0):
+    # the most significant band peak against 1/2, 2, 1/3 and 3 times it (a coarse grid can peak at a harmonic)
+    best, sde, rel_step, window = max(candidates, key=lambda c: c[0][0])
+    fine = series(baseline, bin_minutes, window)
+    centre = best[4]
+    for multiple in (0.5, 2.0, 1.0 / 3.0, 3.0):
         if period_min <= centre * multiple <= period_max:
-            durations = _fine_durations(centre * multiple, bin_minutes, star_radius_rsun, star_mass_msun)
-            best_candidate = max(best_candidate, (*_refine(fine, centre * multiple, rel_step, durations), sde, rel_step))
-    centre = best_candidate[1]
-    durations = _fine_durations(centre, bin_minutes, star_radius_rsun, star_mass_msun)
-    _, period, duration, t0 = _refine(fine, centre, 0.15 * rel_step, durations)
-    stats = fine.compute_stats(period, duration, t0)
-    depth, depth_err = (float(v) for v in stats["depth"])
-    n_transits = int(np.count_nonzero(np.asarray(stats["per_transit_count"]) > 0))
-    snr = depth / depth_err if depth_err > 0 else math.nan
+            other = candidate(fine, centre * multiple, rel_step)
+            best = other if other[0] > best[0] else best
+    snr, depth, depth_err, n_transits, period, duration, t0 = candidate(fine, best[4], 0.15 * rel_step)
     if not (np.isfinite(snr) and snr >= snr_threshold and depth > 0 and n_transits >= 2):
         return not_found(n_periods, sde)
     return TransitSearch(True, period, duration, depth, depth_err, snr, t0, n_transits, sde, n_periods)
 
 
 def coarse_plan(baseline: float, period_min: float, period_max: float, bin_minutes: float,
-                coarse_bin_minutes: float | None, star_radius_rsun: float = 1.0, star_mass_msun: float = 1.0):
-    """Per period band: (min period, max period, data span searched, coarse bin in minutes, durations)."""
+                coarse_bin_minutes: float | None, star_radius_rsun: float = 1.0, star_mass_msun: float = 1.0,
+                detrend_window_days: float = DETREND_WINDOW_DAYS):
+    """Per period band: (min period, max period, data span searched, coarse bin in minutes, detrending window in
+    days, durations)."""
     plan = []
-    for lo, hi, _ in duration_bands(period_min, period_max, 0.0, star_radius_rsun, star_mass_msun):
+    for lo, hi in period_bands(period_min, period_max):
         span = min(baseline, COARSE_SPAN_TRANSITS * hi)
         bin_min = coarse_bin_minutes or float(np.clip(span * 1440.0 / COARSE_MAX_POINTS, bin_minutes,
                                                       COARSE_MAX_BIN_MINUTES))
         d_lo = max(0.3 * float(central_duration(lo, star_radius_rsun, star_mass_msun)), bin_min / 1440.0)
         d_hi = min(max(1.5 * float(central_duration(hi, star_radius_rsun, star_mass_msun)), d_lo), 0.25 * lo)
         n = max(1, int(math.ceil(math.log(d_hi / d_lo) / math.log(COARSE_DURATION_STEP))) + 1) if d_hi > d_lo else 1
-        plan.append((lo, hi, span, bin_min, tuple(float(d) for d in np.geomspace(d_lo, d_hi, n))))
+        # a running median ignores a transit shorter than half its window; refinement tries up to 2 x d_c(hi)
+        window = float(np.clip(DETREND_WINDOW_DURATIONS * 2.0 * float(central_duration(hi, star_radius_rsun,
+                                                                                        star_mass_msun)),
+                               detrend_window_days, DETREND_MAX_WINDOW_DAYS))
+        plan.append((lo, hi, span, bin_min, round(window, 4), tuple(float(d) for d in np.geomspace(d_lo, d_hi, n))))
     return plan
 
 
@@ -283,7 +316,7 @@ def search_signals(time_days, flux, flux_err=None, *, max_signals: int = 1, mask
     time, rel = _validate(time_days, flux, flux_err)
     found: list[TransitSearch] = []
     options = {"period_min": 0.5, "period_max": None, "star_radius_rsun": 1.0, "star_mass_msun": 1.0,
-               "bin_minutes": 30.0, "coarse_bin_minutes": None, "detrend_window_days": 1.5, "oversample": COARSE_OVERSAMPLE,
+               "bin_minutes": 30.0, "coarse_bin_minutes": None, "detrend_window_days": DETREND_WINDOW_DAYS, "oversample": COARSE_OVERSAMPLE,
                "snr_threshold": SNR_THRESHOLD, **kwargs}
     # the baseline (and so the period grid) stays that of the whole light curve while transits are masked
     options["period_max"] = 0.5 * float(time[-1] - time[0]) if options["period_max"] is None else options["period_max"]
@@ -315,5 +348,5 @@ def assign_by_depth(signals: list[TransitSearch], expected_depths: list[float]) 
     return out
 
 
-__all__ = ["TransitSearch", "SearchGrid", "search_transit", "search_signals", "assign_by_depth", "period_grid",
-           "duration_bands", "central_duration", "detrended_series", "not_found", "SNR_THRESHOLD", "OBJECTIVE"]
+__all__ = ["TransitSearch", "search_transit", "search_signals", "assign_by_depth", "period_grid",
+           "period_bands", "coarse_plan", "central_duration", "detrended_series", "not_found", "SNR_THRESHOLD", "OBJECTIVE"]
