@@ -7,11 +7,13 @@ Steps of :func:`search_transit` (one signal) and :func:`search_signals` (several
 
 1. **Validation**: 1-D ``time_days``, ``flux`` (and ``flux_err``) of one length with at least
    :data:`MIN_FINITE_POINTS` finite cadences, else ``ValueError`` naming the field.
-2. **Binning and detrending**: flux / median - 1 on a regular grid of ``bin_minutes`` bins (mean per bin; empty bins
-   dropped); a running median over ``detrend_window_days`` is subtracted (removes stellar rotation; a median is
-   unbiased by a transit shorter than half the window, so the window must exceed twice the longest duration). The
-   per-bin noise is the robust scatter (astropy ``mad_std``) of the detrended series, so depth errors include any
-   residual variability rather than only the photometric errors given.
+2. **Binning and detrending**: flux / median - 1 on a regular grid of bins (mean per bin; empty bins dropped); a
+   running median is subtracted within each stretch of contiguous data (a window never spans a gap). It removes
+   stellar rotation, and a median ignores a transit shorter than half its window, so the window is chosen per
+   period band: 2.5 x the longest duration tried there (2 x the central duration), clipped to
+   [``detrend_window_days`` (0.75 d), :data:`DETREND_MAX_WINDOW_DAYS` (1.5 d)] (a longer window leaves large
+   residuals of fast rotators). The per-bin noise is the robust scatter (astropy ``mad_std``) of the detrended
+   series.
 3. **Coarse search**, per period band ``[P, 8P)`` from ``period_min`` (0.5 d) to ``period_max`` (default half the
    baseline: at least two transits must fit) (:func:`coarse_plan`):
 
@@ -19,8 +21,8 @@ Steps of :func:`search_transit` (one signal) and :func:`search_signals` (several
      keeps the phase drift across the span T below a quarter of the transit duration at ``oversample = 1``, where
      ``q(f) = duration / period`` of a central transit of the star (``d = P / pi * asin(R* / a)``, Kepler's third
      law with ``star_radius_rsun`` and ``star_mass_msun``: stellar, not orbital, parameters). The default
-     :data:`COARSE_OVERSAMPLE` = 0.5 allows half a duration of drift at the span's ends (cost is linear in it);
-     the refinement below restores the full resolution;
+     :data:`COARSE_OVERSAMPLE` = 0.25 allows a duration of drift at the span's ends (cost is linear in it;
+     docs/light_curves.md gives the measured trade-off); the refinement below restores the full resolution;
    * durations from 0.3 x the central duration at the band's shortest period (grazing transits are shorter) to
      1.5 x at its longest (eccentric orbits, denser stars), geometric step :data:`COARSE_DURATION_STEP`, never
      under one coarse bin nor over a quarter of the period;
@@ -29,18 +31,19 @@ Steps of :func:`search_transit` (one signal) and :func:`search_signals` (several
      binned so it holds at most :data:`COARSE_MAX_POINTS` points (bins of ``bin_minutes`` to
      :data:`COARSE_MAX_BIN_MINUTES`): the cost of BLS is points x periods, and a 4-year Kepler curve must stay
      tractable for thousands of stars.
-4. **Refinement** on the whole fine series (``bin_minutes``, default 30): each band's peak is refined over
-   +/- 3 coarse steps (31 periods, durations 0.25-2 x the central duration); the best one, its half and its double
-   (a coarse grid can peak at a harmonic) compete by likelihood, the winner is refined once more at 0.15 of the
-   step, then ``BoxLeastSquares.compute_stats`` gives depth, its error and the per-transit counts.
+4. **Refinement** on the whole fine series (``bin_minutes``, default 30) detrended with the band's window: each
+   band's peak is refined over +/- 3 coarse steps (31 periods, durations 0.25-2 x the central duration); the most
+   significant one competes with 1/2, 2, 1/3 and 3 times its period (a coarse grid can peak at a harmonic); the
+   winner is refined once more at 0.15 of the step.
 
 Objective: ``"likelihood"`` (astropy's default: the log-likelihood gain of the box model, 0.5 x depth^2 / err^2 for
-white noise), so the periodogram ranks by the same quantity the threshold uses. Significance: ``depth_snr`` =
-depth / depth_err over all in-transit bins, the analog of Kepler's multiple-event statistic (MES); a signal is
-``found`` when ``depth_snr >= snr_threshold`` (7.1, Kepler's TPS threshold, Jenkins et al. 2010), the depth is
-positive and at least two transits hold data. ``sde`` (signal detection efficiency: (peak - mean) / std of the
-coarse periodogram) is reported alongside. A search that finds nothing returns ``found=False`` and NaN values: a
-masked value, never a guess.
+white noise). Significance: ``depth_snr`` = depth / depth_err over all in-transit bins, the analog of Kepler's
+multiple-event statistic (MES), where depth_err is the larger of BLS's white-noise error and the scatter of
+duration-long bin means out of transit divided by sqrt(n_transits) (correlated residuals count as noise on the
+transit's time scale, Pont et al. 2006). A signal is ``found`` when ``depth_snr >= snr_threshold`` (7.1, Kepler's
+TPS threshold, Jenkins et al. 2010), the depth is positive and at least two transits hold data. ``sde`` (signal
+detection efficiency: (peak - mean) / std of the winning band's coarse periodogram) is reported alongside. A search
+that finds nothing returns ``found=False`` and NaN values: a masked value, never a guess.
 """
 
 from __future__ import annotations
