@@ -47,6 +47,9 @@ def test_store_schema_and_manifest(built, catalog):
     assert np.allclose(found["search_period"], found["truth_period"], rtol=0.01)
     assert frame.loc[~frame["search_found"], "search_period"].isna().all()
     assert all(np.any(v > 0) for v in found["folded_valid"])
+    # folded at the found epoch: the transit sits at phase 0, the middle bins of the fold
+    assert all(abs(int(np.argmin(v)) - 31.5) <= 2 for v in found["folded_flux"])
+    assert all(not np.any(v) for v in frame.loc[~frame["search_found"], "folded_valid"])
     on_disk = json.loads((out / store.MANIFEST_NAME).read_text())
     assert on_disk["seed"] == 7 and on_disk["counts"]["planets"] == len(frame) == manifest["counts"]["planets"]
     assert set(on_disk["evaluation_only_columns"]) >= {"truth_period", "n_transits_in_baseline"}
