@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -40,7 +41,14 @@ from ..data.modalities.light_curves import RawLightCurve
 from ..data.model_inputs import light_curve_array
 from ..package_data import CATALOG_RELEASE, real_catalog_path
 from . import physics
-from .mission_light_curves import MISSIONS, HostLightCurve, generate_host, tess_sector_counts, transiting_planets
+from .mission_light_curves import (
+    MISSIONS,
+    HostLightCurve,
+    generate_host,
+    observing_times,
+    tess_sector_counts,
+    transiting_planets,
+)
 from .period_recovery import period_recovery, recovery_markdown
 
 PARQUET_NAME = "mission_light_curves.parquet"
@@ -157,6 +165,32 @@ def select_hosts(planets: pd.DataFrame, limit: int | None, seed: int) -> list[st
     return sorted(chosen)
 
 
+def search_grids(options: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """The coarse search plan of a Sun-like star on each mission's nominal coverage (the manifest's record of the
+    grids; a star's own radius and mass shift the periods and durations)."""
+    grids = {}
+    for mission, n_sectors in (("Kepler", 1), ("K2", 1), ("TESS", 1), ("TESS", 13)):
+        time_ = observing_times(mission, n_sectors)
+        baseline = float(time_[-1] - time_[0])
+        plan = ts.coarse_plan(baseline, options["period_min"], 0.5 * baseline, options["bin_minutes"], None,
+                              detrend_window_days=options["detrend_window_days"])
+        grids[f"{mission} x{n_sectors}" if mission == "TESS" else mission] = [
+            {"periods_days": [lo, hi], "span_days": span, "coarse_bin_minutes": round(bin_min, 2),
+             "detrend_window_days": window, "durations_days": [round(d, 4) for d in durations],
+             "n_periods": int(ts.period_grid(span, lo, hi, options["oversample"]).size)}
+            for lo, hi, span, bin_min, window, durations in plan]
+    return grids
+
+
+def _code_version() -> str:
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=Path(__file__).parent, text=True,
+                                capture_output=True, timeout=10, check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        commit = ""
+    return f"astrobio-hf {__version__}" + (f" (git {commit})" if commit else "")
+
+
 def _write_atomic(path: Path, write) -> None:
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
@@ -206,7 +240,7 @@ def write_store(out_dir: str | Path, *, seed: int = 0, workers: int = 1, limit: 
     manifest: dict[str, Any] = {
         "what": "generated mission light curves of the catalog's transiting planets, searched for transits",
         "generated": True, "seed": seed, "limit": limit, "workers": workers, "catalog": CATALOG_RELEASE,
-        "code_version": __version__, "n_bins": n_bins,
+        "code_version": _code_version(), "n_bins": n_bins, "grids": search_grids(options),
         "counts": {"hosts": len(hosts), "planets": len(rows),
                    "planets_by_mission": {m: int(n) for m, n in frame["mission"].value_counts().sort_index().items()},
                    "found": int(frame["search_found"].sum()),

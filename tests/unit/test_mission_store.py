@@ -54,6 +54,9 @@ def test_store_schema_and_manifest(built, catalog):
     assert on_disk["seed"] == 7 and on_disk["counts"]["planets"] == len(frame) == manifest["counts"]["planets"]
     assert set(on_disk["evaluation_only_columns"]) >= {"truth_period", "n_transits_in_baseline"}
     assert on_disk["search"]["snr_threshold"] == 7.1 and on_disk["period_recovery"][-1]["group"] == "all"
+    kepler = on_disk["grids"]["Kepler"]
+    assert kepler[0]["periods_days"][0] == 0.5 and kepler[-1]["periods_days"][1] == pytest.approx(1459.5 / 2, rel=1e-3)
+    assert on_disk["code_version"].startswith("astrobio-hf")
     assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temporary file left
 
 
