@@ -203,7 +203,9 @@ def search_transit(time_days, flux, flux_err=None, *, period_min: float = 0.5, p
     """Search one light curve for the strongest periodic transit (see the module docstring).
 
     ``flux_err`` is validated but the search's noise is the detrended series' robust scatter. Defaults suit 30-min
-    photometry; ``coarse_bin_minutes`` defaults to the bin giving at most ~12,000 coarse points (at most 2 h)."""
+    photometry; ``coarse_bin_minutes`` (default: per band, at most :data:`COARSE_MAX_POINTS` points, bins of
+    ``bin_minutes`` to 3 h) and ``detrend_window_days`` (the shortest detrending window) are described in the
+    module docstring. ``star_radius_rsun``/``star_mass_msun`` set the expected durations (Sun by default)."""
     time, rel = _validate(time_days, flux, flux_err)
     return _search(time, rel, period_min=period_min, period_max=period_max, star_radius_rsun=star_radius_rsun,
                    star_mass_msun=star_mass_msun, bin_minutes=bin_minutes, coarse_bin_minutes=coarse_bin_minutes,
