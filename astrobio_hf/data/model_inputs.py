@@ -17,10 +17,13 @@ from .modalities.spectra import Spectrum
 
 
 def light_curve_array(raw: RawLightCurve, n_bins: int, period: float | None,
-                      quality_bitmask: int = DEFAULT_QUALITY_BITMASK, normalisation: str = "robust") -> np.ndarray:
-    """[flux, valid] float32 `[2, n_bins]`: folded at ``period`` (days) when it is positive, else binned in time."""
+                      quality_bitmask: int = DEFAULT_QUALITY_BITMASK, normalisation: str = "robust",
+                      t0_bjd: float | None = None) -> np.ndarray:
+    """[flux, valid] float32 `[2, n_bins]`: folded at ``period`` (days) when it is positive, else binned in time.
+
+    ``t0_bjd`` (a searched epoch) puts the transit at phase 0; without it phase 0 is the first cadence."""
     period = float(period) if period is not None and period > 0 else None
-    curve = bin_light_curve(raw, n_bins=n_bins, period=period, quality_bitmask=quality_bitmask,
+    curve = bin_light_curve(raw, n_bins=n_bins, period=period, t0_bjd=t0_bjd, quality_bitmask=quality_bitmask,
                             normalisation=normalisation)
     return np.stack([curve.flux, curve.mask.astype(np.float32)]).astype(np.float32)
 
