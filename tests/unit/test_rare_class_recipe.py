@@ -182,7 +182,8 @@ def test_the_factorised_head_trains_each_factor_on_its_own_label():
         assert without.rocky_loss is None
         torch.testing.assert_close(without.classification_loss, without.habitability_loss + without.hz_class_loss)
         unlabelled = model(planet_params=values, hz_class=hz, habitability=habitable, rocky=torch.full((6,), -100))
-        assert unlabelled.rocky_loss is None
+        assert unlabelled.rocky_loss is None  # no size label in the batch: the temperate factor's term only
+        torch.testing.assert_close(unlabelled.classification_loss, unlabelled.hz_class_loss)
 
 
 @pytest.mark.parametrize("weighting", ["balanced", "none"])

@@ -340,9 +340,11 @@ class AstroMultimodalModel(AstroMultimodalPreTrainedModel):
                                                          cfg.habitability_class_weights)
         hz_class_loss = self._labelled_cross_entropy(hz_class_logits, hz_class, cfg.hz_class_weights)
         rocky_loss = self._rocky_loss(rocky_logits, rocky)
-        # The factorised head learns each factor from its own label when the rows carry the size label: the
-        # product's cross-entropy would also push P(rocky) down for every small planet outside the zone.
-        terms = (hz_class_loss, rocky_loss) if rocky_loss is not None else (habitability_loss, hz_class_loss)
+        # The factorised head learns each factor from its own label when the batch carries the size label (a batch
+        # whose rows all lack a size then trains the temperate factor only): the product's cross-entropy would also
+        # push P(rocky) down for every small planet outside the zone.
+        factor_labels = rocky is not None and rocky_logits is not None
+        terms = (hz_class_loss, rocky_loss) if factor_labels else (habitability_loss, hz_class_loss)
         labelled = [loss for loss in terms if loss is not None]
         components["classification"] = torch.stack(labelled).sum() if labelled else None
         components["reconstruction"] = torch.stack(reconstruction).sum() if reconstruction else None
