@@ -27,6 +27,7 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -218,17 +219,9 @@ def write_store(out_dir: str | Path, *, seed: int = 0, workers: int = 1, limit: 
     tasks = [(by_host[h], seed, int(sectors[h]), n_bins, options) for h in hosts]
     rows: list[dict[str, Any]] = []
     seconds: dict[str, list[float]] = {}
-    if workers > 1:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            results = pool.map(process_host, tasks, chunksize=4)
-            for i, (host_rows_, sec) in enumerate(results):
-                rows += host_rows_
-                seconds.setdefault(host_rows_[0]["mission"], []).append(sec)
-                if progress and (i + 1) % 100 == 0:
-                    print(f"{i + 1}/{len(tasks)} hosts, {time.perf_counter() - start:.0f} s", file=sys.stderr)
-    else:
-        for i, task in enumerate(tasks):
-            host_rows_, sec = process_host(task)
+    with ProcessPoolExecutor(max_workers=workers) if workers > 1 else nullcontext() as pool:
+        results = pool.map(process_host, tasks, chunksize=4) if pool is not None else map(process_host, tasks)
+        for i, (host_rows_, sec) in enumerate(results):
             rows += host_rows_
             seconds.setdefault(host_rows_[0]["mission"], []).append(sec)
             if progress and (i + 1) % 100 == 0:
