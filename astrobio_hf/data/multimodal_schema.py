@@ -178,7 +178,6 @@ def load_multimodal_dataset(path: str | os.PathLike) -> tuple[datasets.DatasetDi
     return splits, spec
 
 
-
 def checkpoint_spec(path: str | Path) -> MultimodalSpec | None:
     """The dataset spec saved beside a multimodal checkpoint (its processor's, else multimodal_spec.json)."""
     folder = Path(path)
@@ -192,4 +191,5 @@ def checkpoint_spec(path: str | Path) -> MultimodalSpec | None:
     return None
 
 
-__all__ = ["checkpoint_spec", "MultimodalSpec", "UNLABELLED", "LABEL_COLUMNS", "ARRAY_MODALITIES", "save_multimodal_dataset", "load_multimodal_dataset", "SPEC_FILENAME"]
+__all__ = ["checkpoint_spec", "MultimodalSpec", "UNLABELLED", "LABEL_COLUMNS", "ARRAY_MODALITIES",
+           "save_multimodal_dataset", "load_multimodal_dataset", "SPEC_FILENAME"]

@@ -56,6 +56,20 @@ def can_evaluate(prepared: str, protocol: str) -> bool:
     return set(removed_columns(prepared)) <= set(removed_columns(protocol))
 
 
+def hidden_modalities(prepared: str, protocol: str) -> tuple[str, ...]:
+    """Modalities to hide when a dataset prepared under ``prepared`` is scored under a stricter ``protocol``: the
+    climate cubes (the generator's input is the insolation) and, when the orbit is withheld at test time only, the
+    light curves (the dataset folded them at the catalog period)."""
+    if not can_evaluate(prepared, protocol):
+        raise ValueError(f"a dataset prepared under {prepared!r} cannot be scored under {protocol!r}")
+    hidden = []
+    if removes_insolation(protocol) and not removes_insolation(prepared):
+        hidden.append("climate_cube")
+    if protocol in ORBIT_WITHHELD and prepared not in ORBIT_WITHHELD:
+        hidden.append("light_curve")
+    return tuple(hidden)
+
+
 def protocol_param_names(names: Sequence[str], protocol: str) -> tuple[str, ...]:
     """The ``planet_params`` columns a model sees under ``protocol``."""
     drop = removed_columns(protocol)
@@ -72,4 +86,4 @@ def describe_protocol(protocol: str) -> dict[str, object]:
 
 
 __all__ = ["PROTOCOLS", "REMOVED_COLUMNS", "WITHHELD_COLUMNS", "ORBIT_WITHHELD", "Protocol", "check_protocol",
-           "removed_columns", "removes_insolation", "can_evaluate", "describe_protocol", "protocol_param_names"]
+           "removed_columns", "removes_insolation", "can_evaluate", "hidden_modalities", "describe_protocol", "protocol_param_names"]

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..data.multimodal_schema import checkpoint_spec, load_multimodal_dataset
 from ..data.planet_scaling import scaling_of, with_scaling
-from ..data.protocols import can_evaluate, check_protocol, describe_protocol, removed_columns
+from ..data.protocols import can_evaluate, check_protocol, describe_protocol, hidden_modalities, removed_columns
 from ..models.multimodal.configuration_multimodal import MODALITIES
 from ..sharing.fingerprint import weights_fingerprint
 from .baselines import Predictions, run_baselines
@@ -85,8 +85,8 @@ def evaluate(model_dir: str | Path, dataset_dir: str | Path, *, split: str = "te
         raise EvaluationError(f"{model_dir} reads planet_params {list(model.config.planet_param_names)} but "
                               f"{dataset_dir} holds {list(spec.planet_param_names)}: evaluate a checkpoint on a "
                               "dataset prepared like its training data")
-    # test-time withholding of a model trained on everything: hide the columns and the insolation-made cubes
-    base_remove = ("climate_cube",) if protocol != trained_protocol else ()
+    # test-time withholding: hide the removed columns and what the dataset made from them
+    base_remove = hidden_modalities(trained_protocol, protocol)
     counts = modality_counts(splits[split], test.indices)
     saved = checkpoint_spec(model_dir)  # the checkpoint's input scaling (fitted on its own train split)
     spec = with_scaling(spec, scaling_of(saved) if saved is not None else None)

@@ -14,6 +14,7 @@ from astrobio_hf.data.protocols import (
     can_evaluate,
     check_protocol,
     describe_protocol,
+    hidden_modalities,
     protocol_param_names,
     removed_columns,
     removes_insolation,
@@ -46,6 +47,13 @@ def test_a_dataset_is_scored_only_under_protocols_that_remove_at_least_as_much()
     assert can_evaluate("withheld", "withheld-orbit") and can_evaluate("withheld-orbit", "withheld-orbit")
     assert not can_evaluate("withheld", "full") and not can_evaluate("withheld-orbit", "withheld")
     assert removed_columns("withheld-orbit")[:2] == ("pl_orbper", "pl_orbsmax")
+    # scored under a stricter protocol than prepared: what the dataset made from the withheld columns is hidden
+    assert hidden_modalities("full", "full") == () and hidden_modalities("withheld", "withheld") == ()
+    assert hidden_modalities("full", "withheld") == ("climate_cube",)
+    assert hidden_modalities("full", "withheld-orbit") == ("climate_cube", "light_curve")
+    assert hidden_modalities("withheld", "withheld-orbit") == ("light_curve",)
+    with pytest.raises(ValueError, match="cannot be scored"):
+        hidden_modalities("withheld-orbit", "full")
 
 
 def _build(tmp_path: Path, real_data_dir: Path, protocol: str, period: float):
