@@ -170,6 +170,10 @@ def main(argv: list[str] | None = None) -> dict:
         if push_repo:
             results["hub_url"] = push_model(output, push_repo)
             print(f"pushed {output} to {results['hub_url']} (private)")
+    # Every rank waits for the main process's writing, then leaves the process group: a rank that exits while it
+    # still holds a gloo group (its connection threads live) can abort in `std::terminate` and fail the launch.
+    trainer.accelerator.wait_for_everyone()
+    trainer.accelerator.end_training()
     return results
 
 
