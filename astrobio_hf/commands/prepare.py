@@ -57,6 +57,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                          "the catalog period (astrobio_hf.data.protocols)")
     mm.add_argument("--split-fractions", type=float, nargs=3, default=None, metavar=("TRAIN", "VAL", "TEST"),
                     help="planet shares of the train / validation / test splits (default 0.8 0.1 0.1)")
+    mm.add_argument("--light-curve-store", type=Path, default=None,
+                    help="a searched light-curve store (python -m astrobio_hf.demo.mission_light_curves): folds at "
+                         "the found period and the search's features, instead of light-curve FITS files")
+    mm.add_argument("--store-planets-only", action="store_true",
+                    help="keep only the planets the light-curve store covers")
     mm.add_argument("--cross-ids", type=Path, default=None, help="CSV host_name,kic,tic,epic for light curves")
     mm.add_argument("--spectrum-map", type=Path, default=None, help="CSV planet_name,file[,kind,order,...]")
     mm.add_argument("--climate-map", type=Path, default=None, help="CSV planet_name,file[,variables] (NetCDF)")
@@ -131,7 +136,8 @@ def run_multimodal(args: argparse.Namespace) -> int:
             max_planets=args.max_planets, hosts=args.host, planets=args.planet, split_seed=args.seed,
             protocol=args.protocol, split_fractions=args.split_fractions,
             cross_ids=args.cross_ids, spectrum_map=args.spectrum_map, climate_map=args.climate_map,
-            graph_map=args.graph_map,
+            graph_map=args.graph_map, light_curve_store=args.light_curve_store,
+            store_planets_only=args.store_planets_only or None,
             climate_cache_dir=None if args.cache_dir is None else args.cache_dir / "multimodal_ebm_cubes",
         )
         splits, spec, report = build_multimodal_dataset(config)

@@ -166,6 +166,10 @@ class MultimodalCollator:
             if present.any():  # no tensor when no sample has the modality: no encoder work on zeros
                 out[name] = fixed_modality(table, name, self.spec.shape(name), present)
                 out[f"{name}_mask"] = torch.from_numpy(present)
+        search = self.spec.light_curve_feature_names
+        if search and "light_curve_mask" in out:  # the light curve's search features, NaN where not found
+            out["light_curve_features"] = fixed_modality(table, "light_curve_features", (len(search),),
+                                                         out["light_curve_mask"].numpy())
         present = _numpy(table.column("graph_mask")).astype(bool)
         if present.any():
             out["graph"] = graphs_from_table(table, present)

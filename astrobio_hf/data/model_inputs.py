@@ -28,6 +28,15 @@ def light_curve_array(raw: RawLightCurve, n_bins: int, period: float | None,
     return np.stack([curve.flux, curve.mask.astype(np.float32)]).astype(np.float32)
 
 
+def folded_at_search(raw: RawLightCurve, n_bins: int, signal, normalisation: str = "robust") -> np.ndarray:
+    """[flux, valid] folded at the period a transit search found (its t0 at phase 0); all zero (masked) when the
+    search found nothing. ``signal`` is a `transit_search.TransitSearch` in the light curve's own time system."""
+    if not signal.found:
+        return np.zeros((2, n_bins), dtype=np.float32)
+    return light_curve_array(raw, n_bins, signal.period, normalisation=normalisation,
+                             t0_bjd=signal.t0 + raw.bjd_reference)
+
+
 def spectrum_array(spec: Spectrum) -> tuple[np.ndarray, dict[str, Any]] | None:
     """[value, error, valid] with value/error robust-standardised over the valid bins (None: no valid bin)."""
     mask = np.asarray(spec.mask, dtype=bool)

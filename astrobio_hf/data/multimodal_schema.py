@@ -36,6 +36,8 @@ class MultimodalSpec:
     spectrum_length: int = 64
     light_curve_channels: int = 2  # flux, valid flag
     light_curve_length: int = 64
+    #: the light curve's search features (`modalities.transit_features`), empty when the curves come without a search
+    light_curve_feature_names: tuple[str, ...] = ()
     climate_cube_shape: tuple[int, int, int, int, int] = (2, 2, 4, 8, 16)  # [vars, time, lev, lat, lon]
     hz_class_names: tuple[str, ...] = HZ_CLASSES
     extra: dict = field(default_factory=dict, compare=False)
@@ -46,7 +48,7 @@ class MultimodalSpec:
     @classmethod
     def from_dict(cls, data: dict) -> MultimodalSpec:
         data = dict(data)
-        for key in ("planet_param_names", "climate_cube_shape", "hz_class_names"):
+        for key in ("planet_param_names", "light_curve_feature_names", "climate_cube_shape", "hz_class_names"):
             if key in data:
                 data[key] = tuple(data[key])
         return cls(**data)
@@ -77,11 +79,25 @@ class MultimodalSpec:
                     f"{self.shape(modality)} holds {self.size(modality)}"
                 )
             row[modality] = array.reshape(-1)
+        if self.light_curve_feature_names:
+            value = row.get("light_curve_features")
+            if not row.get("light_curve_mask") or value is None:
+                row["light_curve_features"] = None
+            else:
+                array = np.asarray(value, dtype=np.float32).reshape(-1)
+                if array.size != len(self.light_curve_feature_names):
+                    raise ValueError(f"row {row.get('planet_name')!r}: light_curve_features has {array.size} values, "
+                                     f"the spec names {len(self.light_curve_feature_names)} "
+                                     f"({list(self.light_curve_feature_names)})")
+                row["light_curve_features"] = array
         return row
 
     def features(self) -> datasets.Features:
         """Typed Arrow features of a multimodal row."""
         p = len(self.planet_param_names)
+        search = ({"light_curve_features": datasets.List(datasets.Value("float32"),
+                                                         length=len(self.light_curve_feature_names))}
+                  if self.light_curve_feature_names else {})
         return datasets.Features({
             "planet_name": datasets.Value("string"),
             "host_name": datasets.Value("string"),
@@ -97,6 +113,7 @@ class MultimodalSpec:
             "spectrum_mask": datasets.Value("bool"),
             "light_curve": datasets.List(datasets.Value("float32"), length=self.size("light_curve")),
             "light_curve_mask": datasets.Value("bool"),
+            **search,
             "climate_cube": datasets.List(datasets.Value("float32"), length=self.size("climate_cube")),
             "climate_cube_mask": datasets.Value("bool"),
             "climate_cube_generated": datasets.Value("bool"),
@@ -120,6 +137,7 @@ class MultimodalSpec:
             spectrum_length=config.spectrum_length,
             light_curve_channels=config.light_curve_channels,
             light_curve_length=config.light_curve_length,
+            light_curve_feature_names=tuple(getattr(config, "light_curve_feature_names", ()) or ()),
             climate_cube_shape=tuple(config.datacube_config.grid_shape),
             hz_class_names=tuple(config.hz_class_names),
         )
@@ -133,6 +151,8 @@ class MultimodalSpec:
             "spectrum_length": (config.spectrum_length, self.spectrum_length),
             "light_curve_channels": (config.light_curve_channels, self.light_curve_channels),
             "light_curve_length": (config.light_curve_length, self.light_curve_length),
+            "light_curve_feature_names": (tuple(getattr(config, "light_curve_feature_names", ()) or ()),
+                                          self.light_curve_feature_names),
             "datacube_config.grid_shape": (tuple(cube.grid_shape), tuple(self.climate_cube_shape)),
             "num_hz_classes": (config.num_hz_classes, len(self.hz_class_names)),
         }

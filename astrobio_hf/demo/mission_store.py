@@ -21,6 +21,7 @@ for it has NaN search values and an all-zero fold (``folded_valid`` 0: masked).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import subprocess
@@ -39,7 +40,8 @@ import pyarrow.parquet as pq
 from .. import __version__
 from ..data.modalities import transit_search as ts
 from ..data.modalities.light_curves import RawLightCurve
-from ..data.model_inputs import light_curve_array
+from ..data.model_inputs import folded_at_search
+from ..data.multimodal.light_curve_store import MANIFEST_NAME, PARQUET_NAME
 from ..package_data import CATALOG_RELEASE, real_catalog_path
 from . import physics
 from .mission_light_curves import (
@@ -52,8 +54,9 @@ from .mission_light_curves import (
 )
 from .period_recovery import period_recovery, recovery_markdown
 
-PARQUET_NAME = "mission_light_curves.parquet"
-MANIFEST_NAME = "mission_light_curves.json"
+#: the modules whose code decides a store's content: a store written by other code is not reused (`source_sha256`)
+SOURCE_MODULES = ("data/modalities/transit_search.py", "data/modalities/light_curves.py", "data/model_inputs.py",
+                  "demo/mission_light_curves.py", "demo/mission_store.py", "demo/observations.py", "demo/physics.py")
 DEFAULT_BINS = 256
 SEARCH_OPTIONS: dict[str, Any] = {"period_min": 0.5, "bin_minutes": 30.0, "detrend_window_days": ts.DETREND_WINDOW_DAYS,
                                   "oversample": ts.COARSE_OVERSAMPLE, "snr_threshold": ts.SNR_THRESHOLD}
@@ -94,11 +97,7 @@ def search_features(curve_time: np.ndarray, flux: np.ndarray, flux_err: np.ndarr
     raw = _raw(curve_time, flux, flux_err, mission, hostname)
     rows = []
     for signal in ts.assign_by_depth(signals, expected_depths):
-        if signal.found:
-            array = light_curve_array(raw, n_bins, signal.period, normalisation="robust",
-                                      t0_bjd=signal.t0 + raw.bjd_reference)
-        else:
-            array = np.zeros((2, n_bins), dtype=np.float32)
+        array = folded_at_search(raw, n_bins, signal)
         row = {f"search_{name}": getattr(signal, name) for name in _SEARCH_FIELDS}
         row.update(host_n_signals=len(signals), search_n_periods=n_periods, folded_flux=array[0], folded_valid=array[1],
                    _signal_periods=[s.period for s in signals])
@@ -192,6 +191,15 @@ def _code_version() -> str:
     return f"astrobio-hf {__version__}" + (f" (git {commit})" if commit else "")
 
 
+def source_sha256() -> str:
+    """SHA-256 over the source of :data:`SOURCE_MODULES`: equal hashes, same store for the same seed and options."""
+    package = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for name in SOURCE_MODULES:
+        digest.update(name.encode() + b"\0" + (package / name).read_bytes())
+    return digest.hexdigest()
+
+
 def _write_atomic(path: Path, write) -> None:
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
@@ -233,7 +241,7 @@ def write_store(out_dir: str | Path, *, seed: int = 0, workers: int = 1, limit: 
     manifest: dict[str, Any] = {
         "what": "generated mission light curves of the catalog's transiting planets, searched for transits",
         "generated": True, "seed": seed, "limit": limit, "workers": workers, "catalog": CATALOG_RELEASE,
-        "code_version": _code_version(), "n_bins": n_bins, "grids": search_grids(options),
+        "code_version": _code_version(), "source_sha256": source_sha256(), "n_bins": n_bins, "grids": search_grids(options),
         "counts": {"hosts": len(hosts), "planets": len(rows),
                    "planets_by_mission": {m: int(n) for m, n in frame["mission"].value_counts().sort_index().items()},
                    "found": int(frame["search_found"].sum()),

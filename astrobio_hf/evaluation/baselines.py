@@ -11,6 +11,14 @@
 * ``trees_temperate_x_rocky``: the trees given the same labels and factorisation as the model's
   ``temperate_and_rocky`` head: P(temperate) of an unweighted three-way ``HistGradientBoostingClassifier`` on every
   input times P(rocky) of one fitted on the ``rocky`` label over the size columns only; threshold as above.
+
+With a light-curve store's search features in the rows (:data:`SEARCH_BASELINES`, added when present):
+
+* ``bls_trees``: ``hist_gradient_boosting`` given the transit search's features (period, duration, depth, SNR and
+  the a, S they imply with the star's mass and luminosity; not found = 0 and flagged) beside the protocol's columns.
+* ``label_rule_searched_period``: the label rule with the orbit taken from the search (a from the found period and
+  st_mass by Kepler's third law, the insolation from st_rad, st_teff and that a; catalog orbit columns unused): the
+  ceiling of the light-curve route. A planet whose search found nothing is predicted "not habitable".
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 from ..data.labels import TEMPERATE, TOO_COLD, TOO_HOT, label_planet
+from ..data.modalities.transit_features import decode_feature
 from ..models.multimodal.configuration_multimodal import HZ_CLASSES
 from .rows import SplitRows
 from .threshold import DEFAULT_THRESHOLD, choose_threshold
@@ -35,6 +44,7 @@ BASELINES: tuple[str, ...] = ("majority", "label_rule", "logistic_regression", "
 _SIZE_COLUMNS = ("pl_rade", "pl_bmasse")
 _HZ_INDEX = {TOO_HOT: HZ_CLASSES.index("too_hot"), TEMPERATE: HZ_CLASSES.index("temperate"),
              TOO_COLD: HZ_CLASSES.index("too_cold")}
+SEARCH_BASELINES: tuple[str, ...] = ("bls_trees", "label_rule_searched_period")
 _RULE_INPUTS = ("st_teff", "pl_insol", "st_rad", "pl_orbsmax", "pl_rade", "pl_bmasse")
 
 
@@ -60,8 +70,16 @@ def majority(train: SplitRows, test: SplitRows) -> Predictions:
     return Predictions("majority", np.full(len(test), rate), np.full(len(test), _majority_hz(train)))
 
 
-def label_rule(train: SplitRows, test: SplitRows, drop: Sequence[str] = ()) -> Predictions:
+def label_rule(train: SplitRows, test: SplitRows, drop: Sequence[str] = (), *, searched_period: bool = False
+               ) -> Predictions:
     values = test.catalog_values(drop)
+    name = "label_rule"
+    if searched_period:  # the orbit from the light curve's search, not the catalog
+        name = "label_rule_searched_period"
+        a = decode_feature(test.search[:, test.search_names.index("transit_semi_major_axis")],
+                           "transit_semi_major_axis")
+        values["pl_orbsmax"] = [float(v) if np.isfinite(v) else None for v in a]
+        values.pop("pl_insol", None)
     fallback = _majority_hz(train)
     probability = np.zeros(len(test))
     hz = np.full(len(test), fallback)
@@ -70,13 +88,13 @@ def label_rule(train: SplitRows, test: SplitRows, drop: Sequence[str] = ()) -> P
         probability[i] = float(label.habitability == 1)
         if label.hz_class is not None:
             hz[i] = _HZ_INDEX[label.hz_class]
-    return Predictions("label_rule", probability, hz)
+    return Predictions(name, probability, hz)
 
 
 def _fit_predict(estimator_factory, train: SplitRows, test: SplitRows, drop: Sequence[str], name: str,
-                 validation: SplitRows | None = None) -> Predictions:
-    x_train, x_test = train.features(drop), test.features(drop)
-    x_validation = validation.features(drop) if validation is not None else x_test[:0]
+                 validation: SplitRows | None = None, search: bool = False) -> Predictions:
+    x_train, x_test = train.features(drop, search), test.features(drop, search)
+    x_validation = validation.features(drop, search) if validation is not None else x_test[:0]
     with threadpool_limits(1):  # OpenMP on a shared 2-core machine: one thread is many times faster than two
         (probability, validation_probability), hz = _fit_predict_arrays(estimator_factory, train, x_train,
                                                                         [x_test, x_validation])
@@ -116,6 +134,12 @@ def hist_gradient_boosting(train: SplitRows, test: SplitRows, drop: Sequence[str
                         train, test, drop, "hist_gradient_boosting", validation)
 
 
+def bls_trees(train: SplitRows, test: SplitRows, drop: Sequence[str] = (), seed: int = 0,
+              validation: SplitRows | None = None) -> Predictions:
+    return _fit_predict(lambda: HistGradientBoostingClassifier(class_weight="balanced", random_state=seed),
+                        train, test, drop, "bls_trees", validation, search=True)
+
+
 def _fitted_probability(x: np.ndarray, y: np.ndarray, target: int, x_predict: list[np.ndarray], seed: int
                         ) -> tuple[list[np.ndarray], HistGradientBoostingClassifier | None]:
     """P(y == target) of each array of ``x_predict`` from unweighted trees, and the fitted trees (a constant rate
@@ -152,11 +176,15 @@ def run_baselines(train: SplitRows, test: SplitRows, drop: Sequence[str] = (), s
                   validation: SplitRows | None = None) -> list[Predictions]:
     """Every baseline of :data:`BASELINES`, in that order; ``drop``: columns removed by the protocol;
     ``validation``: rows to choose the fitted baselines' decision thresholds on."""
-    return [majority(train, test), label_rule(train, test, drop),
-            logistic_regression(train, test, drop, seed, validation),
-            hist_gradient_boosting(train, test, drop, seed, validation),
-            trees_temperate_x_rocky(train, test, drop, seed, validation)]
+    out = [majority(train, test), label_rule(train, test, drop),
+           logistic_regression(train, test, drop, seed, validation),
+           hist_gradient_boosting(train, test, drop, seed, validation),
+           trees_temperate_x_rocky(train, test, drop, seed, validation)]
+    if train.search is not None and test.search is not None:
+        out += [bls_trees(train, test, drop, seed, validation),
+                label_rule(train, test, drop, searched_period=True)]
+    return out
 
 
-__all__ = ["BASELINES", "Predictions", "run_baselines", "majority", "label_rule", "logistic_regression",
+__all__ = ["BASELINES", "SEARCH_BASELINES", "bls_trees", "Predictions", "run_baselines", "majority", "label_rule", "logistic_regression",
            "hist_gradient_boosting", "trees_temperate_x_rocky"]

@@ -38,6 +38,8 @@ def _strip(batch: dict, remove: Sequence[str], hide_columns: Sequence[int]) -> d
         else:
             batch.pop(name, None)
             batch.pop(_MASK_OF[name], None)
+            if name == "light_curve":  # its search features go with it
+                batch.pop("light_curve_features", None)
     return batch
 
 

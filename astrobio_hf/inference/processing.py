@@ -97,19 +97,41 @@ class AstroMultimodalProcessor(ProcessorMixin):
         missing = [n for n, seen in zip(names, observed[0], strict=True) if not seen]
         return values[0], observed[0], missing
 
-    def light_curve(self, source: Any, period: float | None) -> np.ndarray:
-        """A light-curve FITS path, a `RawLightCurve` or an astropy `TimeSeries` -> [flux, valid] `[2, L]`."""
+    @staticmethod
+    def _raw_light_curve(source: Any):
         from ..data.modalities.light_curves import RawLightCurve, read_light_curve
-        from ..data.model_inputs import light_curve_array
 
         if isinstance(source, (str, os.PathLike)):
-            raw = read_light_curve(source)
-        elif isinstance(source, RawLightCurve):
-            raw = source
-        else:
-            from .astro_io import raw_light_curve_from_timeseries
+            return read_light_curve(source)
+        if isinstance(source, RawLightCurve):
+            return source
+        from .astro_io import raw_light_curve_from_timeseries
 
-            raw = raw_light_curve_from_timeseries(source)
+        return raw_light_curve_from_timeseries(source)
+
+    def searched_light_curve(self, source: Any, star: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+        """For a model trained on searched light curves: the strongest transit found by the same BLS search as the
+        training store's (docs/light_curves.md), the curve folded at its period, and the search features of
+        `transit_features` (NaN when nothing was found; a, S from the star's st_mass, st_rad, st_teff)."""
+        from ..data.modalities.transit_features import encode_features, transit_feature_values
+        from ..data.modalities.transit_search import search_transit
+        from ..data.model_inputs import folded_at_search
+
+        raw = self._raw_light_curve(source)
+        good = raw.good_cadences()
+        star = {k: catalog_value(k, star.get(k)) for k in ("st_rad", "st_mass", "st_teff")}
+        size = {"star_radius_rsun": star["st_rad"] or 1.0, "star_mass_msun": star["st_mass"] or 1.0}
+        signal = search_transit(raw.time[good], raw.flux[good], raw.flux_err[good], **size)
+        array = folded_at_search(raw, int(self.spec["light_curve_length"]), signal)
+        values = transit_feature_values(found=signal.found, period=signal.period, duration=signal.duration,
+                                        depth=signal.depth, snr=signal.depth_snr, **star)
+        return array, encode_features(values, tuple(self.spec["light_curve_feature_names"]))
+
+    def light_curve(self, source: Any, period: float | None) -> np.ndarray:
+        """A light-curve FITS path, a `RawLightCurve` or an astropy `TimeSeries` -> [flux, valid] `[2, L]`."""
+        from ..data.model_inputs import light_curve_array
+
+        raw = self._raw_light_curve(source)
         from ..data.protocols import ORBIT_WITHHELD
 
         info = self._extra("light_curve")
@@ -200,7 +222,15 @@ class AstroMultimodalProcessor(ProcessorMixin):
         }
         missing: list[str] = []
         period = catalog_value("pl_orbper", values.get("pl_orbper"))
-        encoders = {"light_curve": (light_curve, lambda s: self.light_curve(s, period)),
+        searched = bool(self.spec.get("light_curve_feature_names"))
+
+        def encode_light_curve(source: Any) -> np.ndarray:
+            if not searched:
+                return self.light_curve(source, period)
+            array, row["light_curve_features"] = self.searched_light_curve(source, values)
+            return array
+
+        encoders = {"light_curve": (light_curve, encode_light_curve),
                     "spectrum": (spectrum, self.spectrum), "climate_cube": (climate_cube, self.climate_cube)}
         for modality, (source, encode) in encoders.items():
             file = source.path if isinstance(source, _FromFile) else source

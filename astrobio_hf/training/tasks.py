@@ -133,6 +133,7 @@ def _spec_overrides(spec: MultimodalSpec) -> dict[str, Any]:
         "spectrum_length": spec.spectrum_length,
         "light_curve_channels": spec.light_curve_channels,
         "light_curve_length": spec.light_curve_length,
+        "light_curve_feature_names": list(spec.light_curve_feature_names),
         "num_hz_classes": len(spec.hz_class_names),
         "hz_class_names": list(spec.hz_class_names),
     }

@@ -8,17 +8,19 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 import datasets
+import numpy as np
 
 from ...models.multimodal.configuration_multimodal import HZ_CLASSES
 from ..labels import TEMPERATE, TOO_COLD, TOO_HOT, LabelRule, label_table
 from ..modalities.climate_generator import GENERATOR_NAME
 from ..modalities.climate_generator import UNITS as GENERATED_UNITS
 from ..modalities.spectra import WavelengthGrid
+from ..modalities.transit_features import LIGHT_CURVE_FEATURES, describe_features
 from ..model_inputs import normalise_cube
 from ..multimodal_schema import UNLABELLED, MultimodalSpec
 from ..names import normalize_name
 from ..planet_features import describe_transforms, planet_param_matrix
-from ..protocols import describe_protocol, protocol_param_names
+from ..protocols import describe_protocol, protocol_param_names, removed_columns
 from ..splits import DEFAULT_SPLITS, assign_host_splits, split_counts
 from ..text_templates import describe_planet
 from .catalog import cross_match_eod, load_planets
@@ -26,6 +28,7 @@ from .climate_join import climate_cubes, cube_stats
 from .config import MultimodalBuildConfig, MultimodalBuildError, MultimodalReport
 from .graph_join import join_graphs
 from .light_curve_join import join_light_curves
+from .light_curve_store import join_light_curve_store, store_planet_names
 from .spectrum_join import join_spectra
 
 _HZ_INDEX = {TOO_HOT: HZ_CLASSES.index("too_hot"), TEMPERATE: HZ_CLASSES.index("temperate"),
@@ -49,6 +52,8 @@ def build_multimodal_dataset(config: MultimodalBuildConfig
     """Join the catalog and the modality files into one row per planet (see the module docstring)."""
     report = MultimodalReport()
     t0 = time.perf_counter()
+    if config.store_planets_only:
+        config = replace(config, planets=store_planet_names(config.light_curve_store))
     cat = load_planets(config, report)
     eod = cross_match_eod(config, cat, report)
     n = len(cat["pl_name"])
@@ -58,7 +63,8 @@ def build_multimodal_dataset(config: MultimodalBuildConfig
     habitability, hz_class, rocky, insolation = _labels(cat, config.label_rule, report)
     names = protocol_param_names(config.planet_param_names, config.protocol)
     params, observed = planet_param_matrix(cat, names, n, config.param_transforms)
-    texts = [describe_planet({k: cat[k][i] for k in cat}) for i in range(n)]
+    removed = set(removed_columns(config.protocol))  # the text is an input too: it must not spell them out
+    texts = [describe_planet({k: None if k in removed else cat[k][i] for k in cat}) for i in range(n)]
     host_keys = [normalize_name(h) or normalize_name(p) for h, p in zip(cat["hostname"], cat["pl_name"], strict=True)]
     assignment = assign_host_splits(host_keys, config.split_seed, config.split_fractions,
                                     positives=[h == 1 for h in habitability] if config.stratify_splits else None)
@@ -68,12 +74,19 @@ def build_multimodal_dataset(config: MultimodalBuildConfig
         planet_param_names=names,
         spectrum_length=config.resolved_spectrum_length(),
         light_curve_length=config.resolved_light_curve_length(),
+        light_curve_feature_names=LIGHT_CURVE_FEATURES if config.light_curve_store else (),
         climate_cube_shape=(len(config.resolved_climate_variables()), *config.cube_grid().shape),
     )
     grid = WavelengthGrid(config.spectrum_min_um, config.spectrum_max_um, spec.spectrum_length, "log")
 
     t = time.perf_counter()
-    light_curves = join_light_curves(config, cat, report)
+    search: dict[int, np.ndarray] = {}
+    if config.light_curve_store:
+        stored = join_light_curve_store(config, cat, report)
+        light_curves = {i: (array, prov) for i, (array, _, prov) in stored.items()}
+        search = {i: features for i, (_, features, _) in stored.items()}
+    else:
+        light_curves = join_light_curves(config, cat, report)
     report.seconds["light_curves"] = time.perf_counter() - t
     t = time.perf_counter()
     spectra, spectrum_meta = join_spectra(config, cat, report, grid)
@@ -112,6 +125,8 @@ def build_multimodal_dataset(config: MultimodalBuildConfig
         array, extra = light_curves.get(i, (None, []))
         col["light_curve"].append(None if array is None else array.reshape(-1))
         col["light_curve_mask"].append(i in light_curves)
+        if spec.light_curve_feature_names:
+            col["light_curve_features"].append(search.get(i))
         prov += extra
         if i in cubes:
             data, generated, extra = cubes[i]
@@ -176,10 +191,7 @@ def build_multimodal_dataset(config: MultimodalBuildConfig
                      "resampling": config.spectrum_method,
                      "normalisation": "per spectrum: (value - median) / mad_std over valid bins; error / mad_std",
                      "per_planet": spectrum_meta},
-        "light_curve": {"channels": ["flux", "valid"], "normalisation": config.light_curve_normalisation,
-                        "grid": "phase in [-0.5, 0.5) folded at pl_orbper (epoch = first used cadence); "
-                                "time bins when the period is missing",
-                        "quality_bitmask": config.quality_bitmask},
+        "light_curve": _light_curve_extra(config, spec),
         "climate_cube": {"source": config.climate, "variables": list(variables),
                          "units": [GENERATED_UNITS.get(v, "") for v in variables],
                          "time": grid3.n_time, "levels_hpa": list(grid3.levels_hpa), "lat": list(grid3.lat),
@@ -193,6 +205,20 @@ def build_multimodal_dataset(config: MultimodalBuildConfig
     spec = replace(spec, extra=extra)
     return splits, spec, report
 
+
+
+def _light_curve_extra(config: MultimodalBuildConfig, spec: MultimodalSpec) -> dict:
+    """How the light-curve rows were made, for the spec."""
+    if config.light_curve_store:
+        return {"channels": ["flux", "valid"], "normalisation": "robust",
+                "grid": "phase in [-0.5, 0.5) folded at the period the transit search found (t0 of the search at "
+                        "phase 0), averaged from the store's bins to light_curve_length",
+                "store": Path(config.light_curve_store).name,
+                "search_features": describe_features(spec.light_curve_feature_names)}
+    return {"channels": ["flux", "valid"], "normalisation": config.light_curve_normalisation,
+            "grid": "phase in [-0.5, 0.5) folded at pl_orbper (epoch = first used cadence); time bins when the "
+                    "period is missing or the protocol withholds the orbit",
+            "quality_bitmask": config.quality_bitmask}
 
 
 def _mark_generated(provenance: list[dict], generated_names: set[str]) -> list[dict]:

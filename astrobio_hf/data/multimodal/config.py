@@ -64,6 +64,11 @@ class MultimodalBuildConfig:
     light_curve_length: int | None = None
     light_curve_normalisation: Literal["median", "robust"] = "robust"
     quality_bitmask: int = DEFAULT_QUALITY_BITMASK
+    #: a searched light-curve store (`light_curve_store.py`): folds at the found period + the search's features;
+    #: when given, it replaces the FITS light curves
+    light_curve_store: str | os.PathLike | None = None
+    #: keep only the planets the store covers (the transiting planets it was written for)
+    store_planets_only: bool = False
 
     climate: ClimateSource = "none"
     climate_map: str | os.PathLike | None = None
@@ -102,6 +107,8 @@ class MultimodalBuildConfig:
             raise ValueError(f"climate must be 'none', 'generate' or 'files', got {self.climate!r}")
         if self.climate == "files" and self.climate_map is None:
             raise ValueError("climate='files' needs climate_map (CSV planet_name,file[,variables])")
+        if self.store_planets_only and self.light_curve_store is None:
+            raise ValueError("store_planets_only needs light_curve_store")
         if self.max_planets is not None and self.max_planets <= 0:
             raise ValueError(f"max_planets must be positive, got {self.max_planets}")
         lo, hi = self.climate_insolation_range
@@ -183,6 +190,8 @@ DATA_DIR_LAYOUT: dict[str, str] = {
     "exoplanets_org/": "exoplanets.org CSV (optional; cross-matched by name)",
     "light_curves/": "Kepler / K2 / TESS light-curve FITS (optional)",
     "cross_ids.csv": "host_name,kic,tic,epic (optional; also looked for in light_curves/)",
+    "light_curve_store/": "a searched light-curve store (mission_light_curves.parquet + .json; optional; replaces "
+                          "light_curves/)",
     "spectra/spectrum_map.csv": "planet_name,file[,kind,order,integration,source] (optional)",
     "spectra/": "spectrum files; those not in the map are matched by the target name in their metadata",
     "climate/climate_map.csv": "planet_name,file[,variables] NetCDF files (used with climate 'files'/'generate')",
@@ -203,6 +212,8 @@ def config_from_data_dir(data_dir: str | os.PathLike, **overrides: Any) -> Multi
         found["exoplanets_org_data_dir"] = root / "exoplanets_org"
     if (root / "light_curves").is_dir():
         found["light_curve_files"] = [root / "light_curves"]
+    if (root / "light_curve_store").is_dir():
+        found["light_curve_store"] = root / "light_curve_store"
     for candidate in (root / "cross_ids.csv", root / "light_curves" / "cross_ids.csv"):
         if candidate.is_file():
             found["cross_ids"] = candidate

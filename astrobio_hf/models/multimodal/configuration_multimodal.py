@@ -54,7 +54,9 @@ class AstroMultimodalConfig(PreTrainedConfig):
 
     Inputs: `planet_param_names` (the catalog columns of the `planet_params` vector), spectra of `spectrum_length`
     grid points with `spectrum_channels` channels (value, error, valid flag), light curves of `light_curve_length`
-    points with `light_curve_channels` channels (flux, valid flag). Fusion: `hidden_size`, `num_fusion_layers`,
+    points with `light_curve_channels` channels (flux, valid flag), and, when `light_curve_feature_names` names them,
+    the transit search's features of each light curve (`astrobio_hf.data.modalities.transit_features`; NaN = masked),
+    added to the light-curve token by a small MLP. Fusion: `hidden_size`, `num_fusion_layers`,
     `num_fusion_heads`. Heads: binary `habitability` and `num_hz_classes`-way `hz_class`.
 
     Loss: `loss_weights` maps each named component (classification, reconstruction, physics, consistency,
@@ -93,6 +95,7 @@ class AstroMultimodalConfig(PreTrainedConfig):
     spectrum_channels: int = 3
     light_curve_length: int = 256
     light_curve_channels: int = 2
+    light_curve_feature_names: list[str] | tuple[str, ...] = ()
     encoder_channels: int = 32
     hidden_size: int = 128
     num_fusion_layers: int = 2
@@ -117,6 +120,7 @@ class AstroMultimodalConfig(PreTrainedConfig):
         self.planet_param_names = list(self.planet_param_names)
         self.hz_class_names = list(self.hz_class_names)
         self.rocky_columns = list(self.rocky_columns)
+        self.light_curve_feature_names = list(self.light_curve_feature_names or ())
         self.loss_weights = {**DEFAULT_LOSS_WEIGHTS, **(self.loss_weights or {})}
         super().__post_init__(**kwargs)
         # id2label / label2id name the hz_class head's outputs (pipelines and model cards read them); the binary

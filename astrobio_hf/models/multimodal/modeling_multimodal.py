@@ -159,6 +159,10 @@ class AstroMultimodalModel(AstroMultimodalPreTrainedModel):
             config.spectrum_channels, config.spectrum_length, config.encoder_channels, hidden, "spectrum")
         self.light_curve_encoder = AstroSequenceEncoder(
             config.light_curve_channels, config.light_curve_length, config.encoder_channels, hidden, "light_curve")
+        # the transit search's period, duration, depth, SNR (and a, S from the star): values with their found mask
+        self.light_curve_features_encoder = (
+            AstroPlanetParamsEncoder(len(config.light_curve_feature_names), hidden, config.dropout)
+            if config.light_curve_feature_names else None)
         self.climate_encoder = AstroDatacubeModel(config.datacube_config)
         self.climate_proj = nn.Linear(config.datacube_config.hidden_size, hidden)
         self.graph_encoder = AstroGraphVAE(config.graph_config)
@@ -249,6 +253,7 @@ class AstroMultimodalModel(AstroMultimodalPreTrainedModel):
         spectrum_mask: torch.Tensor | None = None,
         light_curve: torch.Tensor | None = None,
         light_curve_mask: torch.Tensor | None = None,
+        light_curve_features: torch.Tensor | None = None,
         climate_cube: torch.Tensor | None = None,
         climate_cube_mask: torch.Tensor | None = None,
         graph: Batch | None = None,
@@ -293,6 +298,9 @@ class AstroMultimodalModel(AstroMultimodalPreTrainedModel):
             present[:, index] = here
             if bool(here.any()):
                 embeddings[here, index] = encoder(tensor[here].to(dtype))
+                if name == "light_curve" and self.light_curve_features_encoder is not None:
+                    embeddings[here, index] = embeddings[here, index] + self._search_embedding(
+                        light_curve_features, here)
 
         here = self._presence(climate_cube, climate_cube_mask, batch_size, device, "climate_cube")
         present[:, 3] = here
@@ -423,6 +431,17 @@ class AstroMultimodalModel(AstroMultimodalPreTrainedModel):
         if not bool(labelled.any()):
             return None
         return F.binary_cross_entropy_with_logits(rocky_logits[labelled], rocky[labelled].float())
+
+    def _search_embedding(self, features: torch.Tensor | None, here: torch.Tensor) -> torch.Tensor:
+        """The light curves' search features `[B, K]` (NaN = not found) embedded for the rows ``here``."""
+        count = len(self.config.light_curve_feature_names)
+        if features is None:  # a light curve given without its search: every feature masked
+            features = torch.full((here.shape[0], count), float("nan"), device=here.device)
+        if features.dim() != 2 or features.shape[1] != count:
+            raise ValueError(f"light_curve_features must have shape [batch, {count}] (config "
+                             f"light_curve_feature_names), got {list(features.shape)}.")
+        values = features[here].to(self.cls_token.dtype)
+        return self.light_curve_features_encoder(values, torch.isfinite(values))
 
     def fuse(self, embeddings: torch.Tensor, present: torch.Tensor) -> torch.Tensor:
         """CLS + present modality tokens through the fusion layers; returns the normalised CLS output."""
