@@ -182,7 +182,8 @@ def search_grids(options: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     return grids
 
 
-def _code_version() -> str:
+def package_version() -> str:
+    """astrobio-hf's version and, in a git checkout, its short commit (what wrote a store)."""
     try:
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=Path(__file__).parent, text=True,
                                 capture_output=True, timeout=10, check=True).stdout.strip()
@@ -241,7 +242,7 @@ def write_store(out_dir: str | Path, *, seed: int = 0, workers: int = 1, limit: 
     manifest: dict[str, Any] = {
         "what": "generated mission light curves of the catalog's transiting planets, searched for transits",
         "generated": True, "seed": seed, "limit": limit, "workers": workers, "catalog": CATALOG_RELEASE,
-        "code_version": _code_version(), "source_sha256": source_sha256(), "n_bins": n_bins, "grids": search_grids(options),
+        "code_version": package_version(), "source_sha256": source_sha256(), "n_bins": n_bins, "grids": search_grids(options),
         "counts": {"hosts": len(hosts), "planets": len(rows),
                    "planets_by_mission": {m: int(n) for m, n in frame["mission"].value_counts().sort_index().items()},
                    "found": int(frame["search_found"].sum()),

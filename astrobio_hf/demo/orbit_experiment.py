@@ -24,6 +24,7 @@ import json
 import os
 import platform
 import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -32,7 +33,7 @@ from typing import Any
 import pandas as pd
 
 from ..package_data import CATALOG_RELEASE
-from .mission_store import DEFAULT_BINS, MANIFEST_NAME, PARQUET_NAME, source_sha256, write_store
+from .mission_store import DEFAULT_BINS, MANIFEST_NAME, PARQUET_NAME, package_version, source_sha256, write_store
 from .period_recovery import period_recovery, recovery_markdown
 from .real_sample import write_real_sample
 from .run import REPO, _run, write_recipe
@@ -128,12 +129,12 @@ def summarise(results: dict[str, dict]) -> dict[str, Any]:
 
 
 def report_markdown(results: dict[str, dict], summary: dict[str, Any], recovery: pd.DataFrame, *, command: str,
-                    machine: str, seconds: dict[str, float], store: dict[str, Any], store_written: bool) -> str:
+                    machine: str, code: str, seconds: dict[str, float], store: dict[str, Any], store_written: bool) -> str:
     """The docs/results.md section (between the experiment's markers)."""
     first = results["withheld-orbit"]
     rows = first["rows"]
     lines = [SECTION_START, "", "## The orbit from the light curve (transiting planets, three protocols)", "",
-             f"Command: `{command}` (seed {first['cross_validation']['seed']}); machine: {machine}; "
+             f"Command: `{command}` (seed {first['cross_validation']['seed']}), {code}; machine: {machine}; "
              f"{seconds['total'] / 60:.1f} min in all (" + ", ".join(f"{k} {v:.0f} s" for k, v in seconds.items()
                                                                   if k != "total") + ")"
              + ("" if store_written else f"; the light-curve store was reused (written in {store['seconds'] / 60:.0f}"
@@ -205,6 +206,16 @@ def machine() -> str:
     return f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPU cores, Python {platform.python_version()}"
 
 
+def code_version() -> str:
+    """The package version and commit, marked when the working tree differs from it (the figures are that code's)."""
+    try:
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO, text=True,
+                               capture_output=True, timeout=10, check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        dirty = ""
+    return package_version() + (" with uncommitted changes" if dirty else "")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m astrobio_hf.demo.orbit_experiment", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -258,11 +269,12 @@ def main(argv: list[str] | None = None) -> int:
                                                                "n_transits_in_baseline"])
     recovery = period_recovery(table)
     summary = summarise(results)
-    section = report_markdown(results, summary, recovery, command=command, machine=machine(), seconds=seconds,
+    section = report_markdown(results, summary, recovery, command=command, machine=machine(), code=code_version(),
+                              seconds=seconds,
                               store=store, store_written=store_written)
     (out / "report.md").write_text(section)
     (out / "summary.json").write_text(json.dumps(
-        {"command": command, "machine": machine(), "seconds": seconds, "store": {k: store.get(k) for k in (
+        {"command": command, "code": code_version(), "machine": machine(), "seconds": seconds, "store": {k: store.get(k) for k in (
             "seed", "n_bins", "catalog", "source_sha256", "counts")}, "store_written_now": store_written,
          **summary, "period_recovery": recovery.to_dict(orient="records")}, indent=2, default=float))
     if args.results is not None:

@@ -61,6 +61,7 @@ def test_targets_from_the_three_protocols():
                               "n_harmonic": 9, "frac_exact": 0.8, "frac_harmonic": 0.9}])
     section = exp.report_markdown({"full": full, "withheld": full, "withheld-orbit": orbit}, summary, recovery,
                                   command="python -m astrobio_hf.demo.orbit_experiment", machine="test",
+                                  code="astrobio-hf 0.1.0 (git abc1234)",
                                   seconds={"store": 1.0, "total": 120.0},
                                   store={"counts": {"planets": 100, "found": 90}, "seconds": 3000, "workers": 2},
                                   store_written=False)
