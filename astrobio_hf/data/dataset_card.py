@@ -128,6 +128,11 @@ def multimodal_card(dataset_dir: str | os.PathLike) -> str:
               f"{(extra.get('light_curve') or {}).get('grid', '')}; normalisation "
               f"{(extra.get('light_curve') or {}).get('normalisation', '')}.",
               ]
+    search = (extra.get("light_curve") or {}).get("search_features") or {}
+    if search:
+        lines.append(f"- `light_curve_features` [{len(search)}]: the transit search of each light curve (BLS; "
+                     "docs/light_curves.md), NaN where nothing was found: "
+                     + "; ".join(f"`{name}` {what}" for name, what in search.items()) + ".")
     cube = extra.get("climate_cube") or {}
     units = ", ".join(f"{v} [{u}]" for v, u in zip(cube.get("variables", []), cube.get("units", []), strict=False))
     lines += [f"- `climate_cube` {list(spec.get('climate_cube_shape', []))} [vars, time, lev, lat, lon]: {units}; "

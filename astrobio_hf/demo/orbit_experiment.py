@@ -233,6 +233,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     command = "python -m astrobio_hf.demo.orbit_experiment " + " ".join(argv if argv is not None else sys.argv[1:])
     started = time.perf_counter()
+    code = code_version()  # before anything runs: the code the figures come from
     out = args.output.resolve()
     out.mkdir(parents=True, exist_ok=True)
     store_dir = (args.store or out / "light_curve_store").resolve()
@@ -269,12 +270,12 @@ def main(argv: list[str] | None = None) -> int:
                                                                "n_transits_in_baseline"])
     recovery = period_recovery(table)
     summary = summarise(results)
-    section = report_markdown(results, summary, recovery, command=command, machine=machine(), code=code_version(),
+    section = report_markdown(results, summary, recovery, command=command, machine=machine(), code=code,
                               seconds=seconds,
                               store=store, store_written=store_written)
     (out / "report.md").write_text(section)
     (out / "summary.json").write_text(json.dumps(
-        {"command": command, "code": code_version(), "machine": machine(), "seconds": seconds, "store": {k: store.get(k) for k in (
+        {"command": command, "code": code, "machine": machine(), "seconds": seconds, "store": {k: store.get(k) for k in (
             "seed", "n_bins", "catalog", "source_sha256", "counts")}, "store_written_now": store_written,
          **summary, "period_recovery": recovery.to_dict(orient="records")}, indent=2, default=float))
     if args.results is not None:

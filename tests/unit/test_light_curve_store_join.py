@@ -3,13 +3,16 @@ the withheld-orbit protocol (no orbit column, no catalog period read, none in th
 
 from __future__ import annotations
 
+import json
 import math
 
+import datasets
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
+from astrobio_hf.data.dataset_card import multimodal_card
 from astrobio_hf.data.modalities.transit_features import (
     KEPLER_AU,
     LIGHT_CURVE_FEATURES,
@@ -20,6 +23,7 @@ from astrobio_hf.data.modalities.transit_features import (
 )
 from astrobio_hf.data.multimodal import MultimodalBuildError, build_multimodal_dataset, config_from_data_dir
 from astrobio_hf.data.multimodal.light_curve_store import rebin_fold
+from astrobio_hf.data.multimodal_schema import save_multimodal_dataset
 from astrobio_hf.demo import mission_store as store
 from astrobio_hf.package_data import real_catalog_path
 
@@ -106,6 +110,10 @@ def test_store_rows_carry_the_fold_and_the_search_features(tmp_path, catalog, st
     extra = spec.extra["light_curve"]
     assert "found" in extra["grid"] and set(extra["search_features"]) == set(LIGHT_CURVE_FEATURES)
 
+    save_multimodal_dataset(datasets.DatasetDict({"train": rows}), spec, tmp_path / "dataset")
+    card = multimodal_card(tmp_path / "dataset")
+    assert "`light_curve_features` [6]" in card and "transit_insolation" in card
+
 
 def test_the_catalog_orbit_never_reaches_a_row_under_withheld_orbit(tmp_path, catalog, store_dir):
     rows, _, _ = _build(tmp_path / "a", catalog, store_dir, store_planets_only=True)
@@ -113,8 +121,8 @@ def test_the_catalog_orbit_never_reaches_a_row_under_withheld_orbit(tmp_path, ca
                                pl_insol=catalog["pl_insol"] * 3.0, pl_eqt=catalog["pl_eqt"] + 100.0)
     other, _, _ = _build(tmp_path / "b", corrupted, store_dir, store_planets_only=True)
     for column in ("planet_params", "light_curve", "light_curve_features", "text"):
-        a = rows.sort("planet_name")[column]
-        b = other.sort("planet_name")[column]
+        a = rows.select(np.argsort(rows["planet_name"]))[column]
+        b = other.select(np.argsort(other["planet_name"]))[column]
         assert np.array_equal(np.asarray(a, dtype=object if column == "text" else np.float64),
                               np.asarray(b, dtype=object if column == "text" else np.float64),
                               equal_nan=column != "text"), column
@@ -136,8 +144,6 @@ def test_a_folder_that_is_not_a_store_is_refused(tmp_path, catalog):
 
 
 def test_store_manifest_records_the_code_hash(store_dir):
-    import json
-
     manifest = json.loads((store_dir / store.MANIFEST_NAME).read_text())
     assert manifest["source_sha256"] == store.source_sha256() and len(manifest["source_sha256"]) == 64
     assert math.isfinite(manifest["seconds"])
