@@ -56,16 +56,17 @@ def can_evaluate(prepared: str, protocol: str) -> bool:
     return set(removed_columns(prepared)) <= set(removed_columns(protocol))
 
 
-def hidden_modalities(prepared: str, protocol: str) -> tuple[str, ...]:
+def hidden_modalities(prepared: str, protocol: str, searched_light_curves: bool = False) -> tuple[str, ...]:
     """Modalities to hide when a dataset prepared under ``prepared`` is scored under a stricter ``protocol``: the
     climate cubes (the generator's input is the insolation) and, when the orbit is withheld at test time only, the
-    light curves (the dataset folded them at the catalog period)."""
+    light curves (the dataset folded them at the catalog period), unless ``searched_light_curves``: curves from a
+    searched light-curve store are folded at the period the search found under every protocol."""
     if not can_evaluate(prepared, protocol):
         raise ValueError(f"a dataset prepared under {prepared!r} cannot be scored under {protocol!r}")
     hidden = []
     if removes_insolation(protocol) and not removes_insolation(prepared):
         hidden.append("climate_cube")
-    if protocol in ORBIT_WITHHELD and prepared not in ORBIT_WITHHELD:
+    if protocol in ORBIT_WITHHELD and prepared not in ORBIT_WITHHELD and not searched_light_curves:
         hidden.append("light_curve")
     return tuple(hidden)
 

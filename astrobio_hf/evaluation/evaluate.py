@@ -86,7 +86,8 @@ def evaluate(model_dir: str | Path, dataset_dir: str | Path, *, split: str = "te
                               f"{dataset_dir} holds {list(spec.planet_param_names)}: evaluate a checkpoint on a "
                               "dataset prepared like its training data")
     # test-time withholding: hide the removed columns and what the dataset made from them
-    base_remove = hidden_modalities(trained_protocol, protocol)
+    base_remove = hidden_modalities(trained_protocol, protocol,
+                                    searched_light_curves=bool(spec.light_curve_feature_names))
     counts = modality_counts(splits[split], test.indices)
     saved = checkpoint_spec(model_dir)  # the checkpoint's input scaling (fitted on its own train split)
     spec = with_scaling(spec, scaling_of(saved) if saved is not None else None)

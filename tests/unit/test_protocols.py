@@ -52,6 +52,8 @@ def test_a_dataset_is_scored_only_under_protocols_that_remove_at_least_as_much()
     assert hidden_modalities("full", "withheld") == ("climate_cube",)
     assert hidden_modalities("full", "withheld-orbit") == ("climate_cube", "light_curve")
     assert hidden_modalities("withheld", "withheld-orbit") == ("light_curve",)
+    # curves from a searched store were folded at the found period: nothing of the orbit to hide
+    assert hidden_modalities("full", "withheld-orbit", searched_light_curves=True) == ("climate_cube",)
     with pytest.raises(ValueError, match="cannot be scored"):
         hidden_modalities("withheld-orbit", "full")
 
