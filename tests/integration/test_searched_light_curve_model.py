@@ -1,0 +1,68 @@
+"""A model trained by train.py on a store-built `withheld-orbit` dataset, then asked by `predict` about a planet given
+by values and its light curve: the saved processor runs the transit search, the catalog period is never read."""
+
+from __future__ import annotations
+
+import json
+
+import datasets
+import pandas as pd
+import pytest
+
+from astrobio_hf.data.modalities.transit_features import LIGHT_CURVE_FEATURES, decode_feature
+from astrobio_hf.data.multimodal import build_multimodal_dataset, config_from_data_dir
+from astrobio_hf.data.multimodal_schema import save_multimodal_dataset
+from astrobio_hf.demo import mission_store as store
+from astrobio_hf.demo.mission_light_curves import generate_host, transiting_planets
+from astrobio_hf.inference.predict import predict
+from astrobio_hf.inference.processing import AstroMultimodalProcessor
+from astrobio_hf.package_data import real_catalog_path
+from tests.helpers.train_runs import run_train, train_args
+
+HOSTS = ("K2-150", "WASP-3", "Wolf 503", "K2-18")
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    root = tmp_path_factory.mktemp("searched")
+    catalog = pd.read_csv(real_catalog_path())
+    catalog = catalog[catalog["hostname"].isin(HOSTS)].reset_index(drop=True)
+    store.write_store(root / "store", seed=3, n_bins=64, catalog=catalog)
+    (root / "data" / "nasa_exoplanet_archive").mkdir(parents=True)
+    catalog.to_csv(root / "data" / "nasa_exoplanet_archive" / "PSCompPars_test.csv", index=False)
+    config = config_from_data_dir(root / "data", light_curve_store=root / "store", store_planets_only=True,
+                                  protocol="withheld-orbit", light_curve_length=32, split_fractions=(1.0, 0.0, 0.0))
+    splits, spec, _ = build_multimodal_dataset(config)
+    save_multimodal_dataset(datasets.DatasetDict({"train": splits["train"]}), spec, root / "dataset")
+    result = run_train(train_args(root / "dataset", root / "model", max_steps=3))
+    assert result.returncode == 0, result.stderr[-3000:]
+    return root / "model", catalog
+
+
+def test_the_checkpoint_records_the_search_features(trained):
+    model_dir, _ = trained
+    config = json.loads((model_dir / "config.json").read_text())
+    assert config["light_curve_feature_names"] == list(LIGHT_CURVE_FEATURES)
+    processor = json.loads((model_dir / "processor_config.json").read_text())
+    assert processor["spec"]["light_curve_feature_names"] == list(LIGHT_CURVE_FEATURES)
+    assert "pl_orbper" not in config["planet_param_names"]
+
+
+def test_predict_searches_the_light_curve_and_ignores_the_catalog_period(trained):
+    model_dir, catalog = trained
+    planets = transiting_planets(catalog)
+    host = planets[planets["hostname"] == "WASP-3"]
+    curve = generate_host(host, seed=3, n_sectors=1)
+    raw = store._raw(curve.time, curve.flux, curve.flux_err, curve.mission, "WASP-3")
+    star = host.iloc[0]
+    values = {"st_teff": star["st_teff"], "st_rad": star["st_rad"], "st_mass": star["st_mass"],
+              "pl_rade": star["pl_rade"]}
+    with_curve = predict(model_dir, {**values, "pl_orbper": 1.85}, light_curve=raw, planet_name="WASP-3 b")
+    other_period = predict(model_dir, {**values, "pl_orbper": 40.0}, light_curve=raw, planet_name="WASP-3 b")
+    without = predict(model_dir, values, planet_name="WASP-3 b")
+    assert "light_curve" in with_curve.modalities_present and "light_curve" not in without.modalities_present
+    assert with_curve.hz_class_probabilities == other_period.hz_class_probabilities
+    assert with_curve.hz_class_probabilities != without.hz_class_probabilities
+    row = AstroMultimodalProcessor.from_pretrained(model_dir).planet_inputs(values, light_curve=raw).row
+    assert decode_feature(row["light_curve_features"][0], "transit_period") == pytest.approx(star["pl_orbper"],
+                                                                                             rel=0.01)
