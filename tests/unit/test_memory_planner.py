@@ -18,16 +18,12 @@ import pytest
 import torch
 
 from astrobio_hf.cli import main
-from astrobio_hf.memory import (
-    PlanRequest,
-    build_inventory,
+from astrobio_hf.memory import PlanRequest, build_inventory, normalize_request, plan_for, plan_memory
+from astrobio_hf.memory_activations import (
     datacube_activation_terms,
     graph_vae_activation_bytes,
     llm_activation_terms,
     multimodal_activation_terms,
-    normalize_request,
-    plan_for,
-    plan_memory,
 )
 from astrobio_hf.models.presets import build_config, build_model
 from tests.helpers.model_inputs import hexokinase_graph, lapse_rate_cubes, multimodal_inputs
