@@ -19,6 +19,7 @@ from Bio.SeqRecord import SeqRecord
 from torch_geometric.data import Batch
 
 from astrobio_hf.data import graph_schema as schema
+from astrobio_hf.data.modalities import metabolic_graph_records as records
 from astrobio_hf.data.modalities import metabolic_graphs as mg
 from astrobio_hf.data.modalities.metabolic_formulas import load_kegg_compound_formulas
 from astrobio_hf.data.modalities.organism_networks import (
@@ -163,9 +164,9 @@ def test_elemental_balance_from_the_graph_matches_cobra(core_graph, core_model):
 
 
 def test_graph_dict_round_trip_and_arrow(core_graph):
-    record = mg.graph_to_dict(core_graph)
+    record = records.graph_to_dict(core_graph)
     assert isinstance(record["x"][0][0], float) and len(record["x"][0]) == schema.NODE_FEATURE_DIM
-    for restored in (mg.graph_from_dict(record), mg.graph_from_dict(pa.Table.from_pylist([record]).to_pylist()[0])):
+    for restored in (records.graph_from_dict(record), records.graph_from_dict(pa.Table.from_pylist([record]).to_pylist()[0])):
         assert torch.equal(restored.x, core_graph.x)
         assert torch.equal(restored.edge_index, core_graph.edge_index)
         assert torch.equal(restored.edge_attr, core_graph.edge_attr)
@@ -179,11 +180,11 @@ def test_graph_rows_in_a_datasets_dataset(core_graph, real_data_dir):
 
     kgml = mg.load_metabolic_graph(real_data_dir / "kegg_metabolic" / "kgml" / "eco00010.xml")
     table = datasets.Dataset.from_list(
-        [mg.graph_to_dict(core_graph), mg.graph_to_dict(kgml)], features=mg.graph_features()
+        [records.graph_to_dict(core_graph), records.graph_to_dict(kgml)], features=records.graph_features()
     )
     for fmt in (None, "numpy"):
         table.set_format(fmt)
-        back = [mg.graph_from_dict(table[i]) for i in range(2)]
+        back = [records.graph_from_dict(table[i]) for i in range(2)]
         for original, restored in zip((core_graph, kgml), back, strict=True):
             assert torch.equal(restored.x, original.x) and torch.equal(restored.edge_index, original.edge_index)
     batch = Batch.from_data_list(back)
@@ -442,16 +443,16 @@ def test_malformed_inputs_name_the_file(tmp_path, bigg_dir):
 
 
 def test_graph_from_dict_rejects_bad_shapes(core_graph):
-    record = mg.graph_to_dict(core_graph)
+    record = records.graph_to_dict(core_graph)
     with pytest.raises(mg.MetabolicGraphError, match="'x'"):
-        mg.graph_from_dict({**record, "x": [row[:10] for row in record["x"]]})
+        records.graph_from_dict({**record, "x": [row[:10] for row in record["x"]]})
     with pytest.raises(mg.MetabolicGraphError, match="'edge_index'"):
-        mg.graph_from_dict({**record, "edge_index": [record["edge_index"][0]]})
+        records.graph_from_dict({**record, "edge_index": [record["edge_index"][0]]})
     with pytest.raises(mg.MetabolicGraphError, match="'edge_index': node index outside"):
-        mg.graph_from_dict({**record, "edge_index": [[0], [10_000]], "edge_attr": [[1.0]]})
+        records.graph_from_dict({**record, "edge_index": [[0], [10_000]], "edge_attr": [[1.0]]})
     with pytest.raises(mg.MetabolicGraphError, match="'edge_attr'"):
-        mg.graph_from_dict({**record, "edge_attr": record["edge_attr"][:-1]})
+        records.graph_from_dict({**record, "edge_attr": record["edge_attr"][:-1]})
     with pytest.raises(mg.MetabolicGraphError, match="'node_ids'"):
-        mg.graph_from_dict({**record, "node_ids": record["node_ids"][:-1]})
+        records.graph_from_dict({**record, "node_ids": record["node_ids"][:-1]})
     with pytest.raises(mg.MetabolicGraphError, match="lacks"):
-        mg.graph_from_dict({"x": record["x"]})
+        records.graph_from_dict({"x": record["x"]})
