@@ -13,7 +13,7 @@ import numpy as np
 from astropy.stats import mad_std
 
 from .modalities.light_curves import DEFAULT_QUALITY_BITMASK, RawLightCurve, bin_light_curve
-from .modalities.spectra import Spectrum
+from .modalities.spectra.core import Spectrum
 
 
 def light_curve_array(raw: RawLightCurve, n_bins: int, period: float | None,
