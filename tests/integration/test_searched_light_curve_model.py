@@ -4,10 +4,6 @@ by values and its light curve: the saved processor runs the transit search, the 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import textwrap
 
 import datasets
 import numpy as np
@@ -23,6 +19,7 @@ from astrobio_hf.inference.predict import predict
 from astrobio_hf.inference.processing import AstroMultimodalProcessor
 from astrobio_hf.package_data import real_catalog_path
 from tests.helpers.train_runs import run_train, train_args
+from tests.helpers.without_package import run_without_package
 
 HOSTS = ("K2-150", "WASP-3", "Wolf 503", "K2-18")
 
@@ -73,27 +70,18 @@ def test_predict_searches_the_light_curve_and_ignores_the_catalog_period(trained
                                                                                              rel=0.01)
 
 
-# A fresh interpreter where astrobio_hf cannot be imported: the checkpoint's bundled processor reads a light-curve
-# FITS file and runs the transit search with the bundled code alone.
-WITHOUT_PACKAGE = """
-import importlib.abc, json, sys
-
-class NoAstrobio(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path, target=None):
-        if name.split(".")[0] == "astrobio_hf":
-            raise ModuleNotFoundError(f"No module named {name!r}")
-        return None
-
-sys.meta_path.insert(0, NoAstrobio())
+# run by run_without_package: the checkpoint's bundled processor reads a light-curve FITS file and runs the transit
+# search with the bundled code alone
+SEARCH_SCRIPT = """
 from transformers import AutoProcessor
 
 processor = AutoProcessor.from_pretrained(sys.argv[1], trust_remote_code=True)
 array, features = processor.searched_light_curve(sys.argv[2], json.loads(sys.argv[3]))
 row = processor.planet_inputs(json.loads(sys.argv[3]), light_curve=sys.argv[2], force=True).row
-assert [f != f or f == g for f, g in zip(row["light_curve_features"], features)] == [True] * len(features)
+assert all(f == g or (f != f and g != g) for f, g in zip(row["light_curve_features"], features))  # NaN == NaN
 print(json.dumps({"module": type(processor).__module__, "features": [None if f != f else float(f) for f in features],
                   "valid_bins": int((array[1] > 0).sum()),
-                  "astrobio_hf_loaded": any(m.split(".")[0] == "astrobio_hf" for m in sys.modules)}))
+                  "astrobio_hf_loaded": astrobio_hf_loaded()}))
 """
 
 
@@ -102,12 +90,7 @@ def test_a_remote_code_processor_searches_a_fits_light_curve_without_the_package
     fits_path = real_data_dir / "kepler_k2" / "kplr011442793-2009350155506_llc.fits"  # Kepler-90, real Q3
     star = {"st_teff": 6015.0, "st_rad": 1.2, "st_mass": 1.12}
     expected_array, expected = AstroMultimodalProcessor.from_pretrained(model_dir).searched_light_curve(fits_path, star)
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    env["HF_MODULES_CACHE"] = str(tmp_path / "modules")
-    done = subprocess.run([sys.executable, "-c", textwrap.dedent(WITHOUT_PACKAGE), str(model_dir), str(fits_path),
-                           json.dumps(star)], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600)
-    assert done.returncode == 0, done.stderr[-3000:]
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result = run_without_package(SEARCH_SCRIPT, model_dir, fits_path, json.dumps(star), tmp_path=tmp_path)
     assert result["module"].startswith("transformers_modules.") and result["astrobio_hf_loaded"] is False
     assert result["valid_bins"] == int((expected_array[1] > 0).sum())
     assert result["features"] == [None if np.isnan(f) else pytest.approx(float(f), rel=1e-6) for f in expected]

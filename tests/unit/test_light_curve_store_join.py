@@ -136,9 +136,13 @@ def test_under_full_the_text_and_params_keep_the_orbit(tmp_path, catalog, store_
     assert sum(rows["light_curve_mask"]) == len(catalog) - 1
 
 
-def test_a_folder_that_is_not_a_store_is_refused(tmp_path, catalog):
+def test_a_folder_that_is_not_a_store_or_another_catalogs_store_is_refused(tmp_path, catalog, store_dir):
     with pytest.raises(MultimodalBuildError, match="is not a light-curve store"):
         _build(tmp_path, catalog, tmp_path / "nowhere")
+    smaller = catalog[catalog["hostname"] != "WASP-3"]  # a catalog the store was not written from
+    with pytest.raises(MultimodalBuildError, match=r"1 planets of the light-curve store .*store.* not in the NASA "
+                                                   r"catalog: \['WASP-3 b'\]"):
+        _build(tmp_path / "other", smaller, store_dir, store_planets_only=True)
     with pytest.raises(ValueError, match="store_planets_only needs light_curve_store"):
         config_from_data_dir(_data_dir(tmp_path / "x", catalog), store_planets_only=True)
 

@@ -4,28 +4,15 @@ in a process where astrobio_hf cannot be imported, and computes the same outputs
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import textwrap
 
 import torch
 
 from astrobio_hf.models.presets import build_model
 from astrobio_hf.sharing.remote_code import bundle_sources, save_for_remote_code
+from tests.helpers.without_package import run_without_package
 
-# Runs in a fresh interpreter: astrobio_hf is made unimportable before anything else (the editable install would
-# otherwise find it), and transformers copies the bundled code into HF_MODULES_CACHE (a temporary folder).
-WITHOUT_PACKAGE = """
-import importlib.abc, json, sys
-
-class NoAstrobio(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path, target=None):
-        if name.split(".")[0] == "astrobio_hf":
-            raise ModuleNotFoundError(f"No module named {name!r}")
-        return None
-
-sys.meta_path.insert(0, NoAstrobio())
+# run by run_without_package (tests/helpers/without_package.py), after the finder that refuses astrobio_hf
+MODEL_SCRIPT = """
 import torch
 from transformers import AutoConfig, AutoModel
 
@@ -36,7 +23,7 @@ params = torch.linspace(-1, 1, len(config.planet_param_names)).reshape(1, -1)
 with torch.no_grad():
     out = model.predict_proba(planet_params=params, planet_params_mask=torch.ones_like(params, dtype=torch.bool))
 print(json.dumps({"class": type(model).__name__, "module": type(model).__module__,
-                  "astrobio_hf_loaded": any(m.split(".")[0] == "astrobio_hf" for m in sys.modules),
+                  "astrobio_hf_loaded": astrobio_hf_loaded(),
                   "hz_class": out["hz_class"][0].tolist(), "id2label": {str(k): v for k, v in config.id2label.items()}}))
 """
 
@@ -57,12 +44,7 @@ def test_trust_remote_code_loads_without_the_package(tmp_path):
     auto_map = save_for_remote_code(model, tmp_path / "ckpt")
     assert auto_map == {"AutoConfig": "configuration_multimodal.AstroMultimodalConfig",
                         "AutoModel": "modeling_multimodal.AstroMultimodalModel"}
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    env["HF_MODULES_CACHE"] = str(tmp_path / "modules")
-    done = subprocess.run([sys.executable, "-c", textwrap.dedent(WITHOUT_PACKAGE), str(tmp_path / "ckpt")],
-                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600)
-    assert done.returncode == 0, done.stderr[-3000:]
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result = run_without_package(MODEL_SCRIPT, tmp_path / "ckpt", tmp_path=tmp_path)
     assert result["class"] == "AstroMultimodalModel" and result["module"].startswith("transformers_modules.")
     assert result["astrobio_hf_loaded"] is False
     assert result["id2label"] == {"0": "too_hot", "1": "temperate", "2": "too_cold"}

@@ -73,7 +73,10 @@ def load_planets(config: MultimodalBuildConfig, report: MultimodalReport) -> dic
         found = {normalize_name(columns["pl_name"][i]) for i in keep}
         absent = sorted(p for p in config.planets if normalize_name(p) not in found)
         if absent:
-            raise MultimodalBuildError(f"planets not in the NASA catalog: {absent}")
+            given = (f"the light-curve store {config.light_curve_store} (store_planets_only)"
+                     if config.store_planets_only else "the planets option")
+            shown = absent[:10] + ([f"... {len(absent) - 10} more"] if len(absent) > 10 else [])
+            raise MultimodalBuildError(f"{len(absent)} planets of {given} are not in the NASA catalog: {shown}")
     if config.max_planets is not None:
         keep = keep[: config.max_planets]
     if not keep:
