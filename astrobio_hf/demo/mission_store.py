@@ -58,8 +58,9 @@ from .period_recovery import period_recovery, recovery_markdown
 SOURCE_MODULES = ("data/modalities/transit_search.py", "data/modalities/light_curves.py", "data/model_inputs.py",
                   "demo/mission_light_curves.py", "demo/mission_store.py", "demo/observations.py", "demo/physics.py")
 DEFAULT_BINS = 256
-SEARCH_OPTIONS: dict[str, Any] = {"period_min": 0.5, "bin_minutes": 30.0, "detrend_window_days": ts.DETREND_WINDOW_DAYS,
-                                  "oversample": ts.COARSE_OVERSAMPLE, "snr_threshold": ts.SNR_THRESHOLD}
+#: the search options the store records and passes (the star's size comes per host)
+SEARCH_OPTIONS: dict[str, Any] = {k: ts.SEARCH_DEFAULTS[k] for k in ("period_min", "bin_minutes", "detrend_window_days",
+                                                                      "oversample", "snr_threshold")}
 
 _SEARCH_FIELDS = ("found", "period", "duration", "depth", "depth_err", "depth_snr", "t0", "n_transits", "sde")
 SCHEMA = pa.schema(

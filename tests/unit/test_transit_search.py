@@ -89,3 +89,13 @@ def test_period_grid_is_uniform_in_cube_root_frequency_and_denser_for_longer_bas
 def test_bad_input_names_the_field(kwargs, message):
     with pytest.raises(ValueError, match=message):
         ts.search_transit(**kwargs)
+
+
+def test_search_defaults_are_the_signature_of_search_transit_and_unknown_options_are_refused():
+    import inspect
+
+    signature = inspect.signature(ts.search_transit).parameters
+    assert {k: signature[k].default for k in ts.SEARCH_DEFAULTS} == ts.SEARCH_DEFAULTS
+    time, flux, _ = _light_curve([(7.3, 3.0, 2.1)])
+    with pytest.raises(TypeError, match="unknown search options \\['snr'\\]"):
+        ts.search_signals(time, flux, snr=5.0)

@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, fields
+from typing import Any
 
 import numpy as np
 from astropy import constants as const
@@ -69,6 +70,12 @@ COARSE_DURATION_STEP = 2.0
 DETREND_WINDOW_DAYS = 0.75
 DETREND_WINDOW_DURATIONS = 2.5
 DETREND_MAX_WINDOW_DAYS = 1.5
+#: the search's defaults, the keywords of `search_transit` (a test keeps its signature equal): `search_signals` and
+#: the light-curve store read them from here
+SEARCH_DEFAULTS: dict[str, Any] = {
+    "period_min": 0.5, "period_max": None, "star_radius_rsun": 1.0, "star_mass_msun": 1.0, "bin_minutes": 30.0,
+    "coarse_bin_minutes": None, "detrend_window_days": DETREND_WINDOW_DAYS, "oversample": COARSE_OVERSAMPLE,
+    "snr_threshold": SNR_THRESHOLD}
 _GM_SUN_RSUN3_PER_DAY2 = float((const.G * const.M_sun).to_value(u.R_sun**3 / u.day**2))
 
 
@@ -320,9 +327,10 @@ def search_signals(time_days, flux, flux_err=None, *, max_signals: int = 1, mask
         raise ValueError(f"max_signals must be >= 1, not {max_signals}")
     time, rel = _validate(time_days, flux, flux_err)
     found: list[TransitSearch] = []
-    options = {"period_min": 0.5, "period_max": None, "star_radius_rsun": 1.0, "star_mass_msun": 1.0,
-               "bin_minutes": 30.0, "coarse_bin_minutes": None, "detrend_window_days": DETREND_WINDOW_DAYS, "oversample": COARSE_OVERSAMPLE,
-               "snr_threshold": SNR_THRESHOLD, **kwargs}
+    unknown = sorted(set(kwargs) - set(SEARCH_DEFAULTS))
+    if unknown:
+        raise TypeError(f"search_signals got unknown search options {unknown}; known: {sorted(SEARCH_DEFAULTS)}")
+    options = {**SEARCH_DEFAULTS, **kwargs}
     # the baseline (and so the period grid) stays that of the whole light curve while transits are masked
     options["period_max"] = 0.5 * float(time[-1] - time[0]) if options["period_max"] is None else options["period_max"]
     while len(found) < max_signals and time.size >= MIN_FINITE_POINTS:
