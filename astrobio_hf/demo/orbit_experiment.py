@@ -36,7 +36,7 @@ from ..package_data import CATALOG_RELEASE
 from .mission_store import DEFAULT_BINS, MANIFEST_NAME, PARQUET_NAME, package_version, source_sha256, write_store
 from .period_recovery import period_recovery, recovery_markdown
 from .real_sample import write_real_sample
-from .run import REPO, _run, write_recipe
+from .run import REPO, run_step, write_recipe
 
 PROTOCOLS = ("full", "withheld", "withheld-orbit")
 MODEL = "multimodal model"
@@ -252,13 +252,13 @@ def main(argv: list[str] | None = None) -> int:
     for protocol in PROTOCOLS:
         dataset, evaluation = out / f"dataset_{protocol}", out / f"cv{args.folds}_{protocol}"
         t = time.perf_counter()
-        _run(f"prepare ({protocol})", [cli, "prepare", "--dataset", "multimodal", "--data-dir", str(out / "sample"),
+        run_step(f"prepare ({protocol})", [cli, "prepare", "--dataset", "multimodal", "--data-dir", str(out / "sample"),
                                        "--output", str(dataset), "--light-curve-store", str(store_dir),
                                        "--store-planets-only", "--cache-dir", str(out / "cache"),
                                        "--seed", str(args.seed), "--protocol", protocol], out / f"prepare_{protocol}.log")
         if evaluation.exists():  # a result of an earlier run must not stand for this one if this one fails
             shutil.rmtree(evaluation)
-        _run(f"{args.folds}-fold out-of-fold evaluation ({protocol})",
+        run_step(f"{args.folds}-fold out-of-fold evaluation ({protocol})",
              [cli, "evaluate", "--dataset", str(dataset), "--folds", str(args.folds), "--recipe", str(recipe),
               "--output", str(evaluation), "--workers", str(args.workers), "--threads", str(args.threads),
               "--resamples", str(args.resamples), "--seed", str(args.seed)], out / f"crossval_{protocol}.log")

@@ -40,7 +40,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
 }
 
 
-def _run(step: str, command: list[str], log: Path) -> None:
+def run_step(step: str, command: list[str], log: Path) -> None:
     """Run one step as a user would, its output to `log`; stop the demo with the log's tail if it fails."""
     started = time.perf_counter()
     print(f"[demo] {step}: {' '.join(command)}", flush=True)
@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     for protocol in kind["protocols"]:
         dataset, model_dir = out / f"dataset{_suffix(protocol)}", out / f"model{_suffix(protocol)}"
         t = time.perf_counter()
-        _run(f"prepare ({protocol})", [cli, "prepare", "--dataset", "multimodal", "--data-dir", str(out / "sample"),
+        run_step(f"prepare ({protocol})", [cli, "prepare", "--dataset", "multimodal", "--data-dir", str(out / "sample"),
                                        "--output", str(dataset), "--climate", kind["climate"], "--cache-dir",
                                        str(out / "cache"), "--seed", str(args.seed), "--protocol", protocol,
                                        "--split-fractions", *kind["fractions"]], out / f"prepare{_suffix(protocol)}.log")
@@ -118,17 +118,17 @@ def main(argv: list[str] | None = None) -> int:
                  str(recipe), "--dataset_path", str(dataset), "--output_dir", str(model_dir),
                  "--overwrite_output_dir"]  # a new demo replaces the previous demo's model
         t = time.perf_counter()
-        _run(f"train ({protocol})", train, out / f"train{_suffix(protocol)}.log")
+        run_step(f"train ({protocol})", train, out / f"train{_suffix(protocol)}.log")
         timings[f"train_{protocol}"] = time.perf_counter() - t
         t = time.perf_counter()
-        _run(f"evaluate on the held-out test split ({protocol})",
+        run_step(f"evaluate on the held-out test split ({protocol})",
              [cli, "evaluate", "--model", str(model_dir), "--dataset", str(dataset), "--split", "test",
               "--resamples", str(args.resamples), "--seed", str(args.seed)], out / f"evaluate{_suffix(protocol)}.log")
         timings[f"evaluate_{protocol}"] = time.perf_counter() - t
         results[protocol] = json.loads((model_dir / "evaluation" / f"test_{protocol}" / "results.json").read_text())
         if args.folds:
             t = time.perf_counter()
-            _run(f"{args.folds}-fold out-of-fold evaluation ({protocol})",
+            run_step(f"{args.folds}-fold out-of-fold evaluation ({protocol})",
                  [cli, "evaluate", "--model", str(model_dir), "--dataset", str(dataset), "--folds", str(args.folds),
                   "--recipe", str(recipe), "--workers", str(args.workers), "--threads", str(args.threads),
                   "--resamples", str(args.resamples), "--seed", str(args.seed)],
